@@ -1,0 +1,56 @@
+"""Settings, read from the environment with the prefix ``MERCATO_``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MERCATO_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite file and media live")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default is a SQLite file in the data dir",
+    )
+    redis_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+    secret_key: str | None = Field(
+        default=None, description="Signs cookies; generated into the data dir when unset"
+    )
+    cookie_secure: bool = Field(default=False, description="Send cookies over HTTPS only")
+    session_days: int = Field(default=14, ge=1, le=365)
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=4096 * 4096, ge=1)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'mercato.db'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""Framework-light helpers that never import a domain package."""
