@@ -4,7 +4,6 @@ the ``alembic`` command line, opens one from the settings."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -12,18 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from mercato.config import Settings
+from mercato.kit.migrate import include_object
 from mercato.models import Base
-
-# Tables that migrations manage by hand (full-text search), invisible to autogenerate.
-HAND_MADE = ("item_search",)
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    if type_ == "table" and name and name.startswith(HAND_MADE):
-        return False
-    return not (type_ == "index" and name == "ix_items_title_trgm")
 
 
 def run(connection: Connection) -> None:

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.models import User, WebSession
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def user_by_nick(session: AsyncSession, nick: str) -> User | None:
+    result = await session.execute(select(User).where(User.nick_key == nick.strip().lower()))
+    return result.scalar_one_or_none()
+
+
+async def live_web_session(
+    session: AsyncSession, token_hash: str, now: datetime
+) -> WebSession | None:
+    result = await session.execute(
+        select(WebSession).where(WebSession.token_hash == token_hash, WebSession.expires_at > now)
+    )
+    return result.scalar_one_or_none()
+
+
+async def delete_web_session(session: AsyncSession, token_hash: str) -> None:
+    await session.execute(delete(WebSession).where(WebSession.token_hash == token_hash))
+
+
+async def delete_expired_sessions(session: AsyncSession, now: datetime) -> int:
+    result = await session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

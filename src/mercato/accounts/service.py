@@ -1,0 +1,101 @@
+"""Accounts: sign-up, sign-in, roles, and browser sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.accounts import repository as repo
+from mercato.accounts.schemas import SignUpInput
+from mercato.kit.clock import utcnow
+from mercato.kit.errors import PermissionDenied, ValidationFailed, problems_from_pydantic
+from mercato.kit.passwords import hash_password, needs_rehash, verify_password
+from mercato.models import Role, User, UserRole, WebSession
+
+# Verified against when the nick is unknown, so that a wrong nick costs as long as a wrong
+# password and response times do not reveal which nicks exist.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+def parse_sign_up(nick: str, password: str, email: str | None = None) -> SignUpInput:
+    try:
+        return SignUpInput(nick=nick, password=password, email=email or None)
+    except ValidationError as exc:
+        raise problems_from_pydantic(exc) from None
+
+
+async def sign_up(session: AsyncSession, data: SignUpInput, roles: set[Role] | None = None) -> User:
+    """Create a user; every user can buy."""
+    if await repo.user_by_nick(session, data.nick):
+        raise ValidationFailed.one("nick", "unique", "this nick is taken")
+    user = User(
+        nick=data.nick,
+        nick_key=data.nick.lower(),
+        email=data.email,
+        password_hash=hash_password(data.password),
+    )
+    user.roles = [UserRole(role=r.value) for r in sorted({Role.buyer, *(roles or set())})]
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def authenticate(session: AsyncSession, nick: str, password: str) -> User | None:
+    """The user whose nick and password these are, or None. Suspended users cannot sign in."""
+    user = await repo.user_by_nick(session, nick)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if user.status != "normal":
+        raise PermissionDenied("this account is suspended", code="account_suspended")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+async def grant_role(session: AsyncSession, user: User, role: Role) -> None:
+    if not user.has_role(role):
+        user.roles.append(UserRole(role=role.value))
+        await session.flush()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def open_web_session(
+    session: AsyncSession, user: User, *, days: int, user_agent: str | None = None
+) -> str:
+    """Start a browser session and return the token for its cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        WebSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+            user_agent=(user_agent or "")[:300] or None,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def user_for_token(session: AsyncSession, token: str) -> User | None:
+    """The signed-in user behind a cookie token, if the session is live and the user active."""
+    web_session = await repo.live_web_session(session, _token_hash(token), utcnow())
+    if web_session is None:
+        return None
+    user = await repo.user_by_id(session, web_session.user_id)
+    return user if user is not None and user.status == "normal" else None
+
+
+async def close_web_session(session: AsyncSession, token: str) -> None:
+    await repo.delete_web_session(session, _token_hash(token))

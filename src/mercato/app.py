@@ -1,0 +1,55 @@
+"""The one ASGI application that serves every surface."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+
+from mercato import __version__
+from mercato.config import Settings
+from mercato.kit.db import Database
+from mercato.kit.storage import LocalStorage
+from mercato.web import errors
+from mercato.web.account.views import router as account_router
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(settings.resolved_database_url)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Mercato", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    app.state.settings = settings
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.storage = LocalStorage(settings.media_dir, "/media")
+    errors.install(app)
+
+    @app.get("/_hello", include_in_schema=False)
+    async def hello() -> PlainTextResponse:
+        """A bare endpoint: the baseline that benchmarks compare every page against."""
+        return PlainTextResponse("hello")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app.include_router(account_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
+    return app

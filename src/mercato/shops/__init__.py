@@ -1,0 +1,1 @@
+"""Shops: one per seller, with the seller's own category tree."""

@@ -1,0 +1,55 @@
+"""What a page handler needs from the request: the database, storage, settings and the user."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import Request
+
+from mercato.accounts import service as accounts
+from mercato.config import Settings
+from mercato.kit.db import Database
+from mercato.kit.errors import AuthenticationRequired, PermissionDenied
+from mercato.kit.storage import Storage
+from mercato.models import Role, User
+
+SESSION_COOKIE = "mercato_session"
+
+
+def settings_of(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def db_of(request: Request) -> Database:
+    return cast(Database, request.app.state.db)
+
+
+def storage_of(request: Request) -> Storage:
+    return cast(Storage, request.app.state.storage)
+
+
+async def current_user(request: Request) -> User | None:
+    """The signed-in user, looked up once per request."""
+    if hasattr(request.state, "user"):
+        return cast(User | None, request.state.user)
+    user = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        async with db_of(request).read() as session:
+            user = await accounts.user_for_token(session, token)
+    request.state.user = user
+    return user
+
+
+async def require_user(request: Request) -> User:
+    user = await current_user(request)
+    if user is None:
+        raise AuthenticationRequired("please sign in")
+    return user
+
+
+async def require_seller(request: Request) -> User:
+    user = await require_user(request)
+    if not user.has_role(Role.seller):
+        raise PermissionDenied("open a shop first", code="not_a_seller")
+    return user

@@ -1,0 +1,64 @@
+"""Render errors: JSON for API paths, a friendly page for people."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mercato.kit.errors import AuthenticationRequired, MercatoError
+from mercato.web.templating import page
+
+TITLES = {
+    400: "Bad request · 请求有误",
+    401: "Please sign in · 请先登录",
+    403: "Not allowed · 无权访问",
+    404: "Not found · 页面不存在",
+    405: "Method not allowed",
+    409: "Conflict · 冲突",
+    422: "Please check the form · 请检查表单",
+    500: "Something went wrong · 出错了",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+async def _render(request: Request, status: int, code: str, detail: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": code, "detail": detail}, status_code=status)
+    return await page(
+        request,
+        "error.html",
+        status_code=status,
+        title=TITLES.get(status, "Error"),
+        detail=detail,
+        code=code,
+    )
+
+
+async def on_mercato_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MercatoError)
+    if isinstance(exc, AuthenticationRequired) and not _wants_json(request):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if _wants_json(request):
+        return JSONResponse(exc.as_dict(), status_code=exc.status)
+    return await _render(request, exc.status, exc.code, exc.message)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return await _render(request, exc.status_code, "http_error", str(exc.detail))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    return await _render(request, 500, "internal_error", "please try again in a moment")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(MercatoError, on_mercato_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,33 @@
+"""Reading HTML forms into Pydantic models, with problems that pages show inline."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from mercato.kit.errors import problems_from_pydantic
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def form_dict(request: Request) -> dict[str, Any]:
+    """The submitted form as a plain dict of strings (uploads left out), minus the CSRF field."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    """Validate form data; raises ValidationFailed naming each bad field and rule."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise problems_from_pydantic(exc) from None
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only local paths, so a crafted link cannot bounce a signed-in user to another site."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default
