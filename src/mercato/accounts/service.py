@@ -13,7 +13,7 @@ from mercato.accounts import repository as repo
 from mercato.accounts.schemas import SignUpInput
 from mercato.kit.clock import utcnow
 from mercato.kit.errors import PermissionDenied, ValidationFailed, problems_from_pydantic
-from mercato.kit.passwords import hash_password, needs_rehash, verify_password
+from mercato.kit.passwords import hash_password, hash_password_async, verify_password_async
 from mercato.models import Role, User, UserRole, WebSession
 
 # Verified against when the nick is unknown, so that a wrong nick costs as long as a wrong
@@ -30,13 +30,15 @@ def parse_sign_up(nick: str, password: str, email: str | None = None) -> SignUpI
 
 async def sign_up(session: AsyncSession, data: SignUpInput, roles: set[Role] | None = None) -> User:
     """Create a user; every user can buy."""
+    # Hash before the first query: on SQLite a write unit holds the write lock from then on.
+    password_hash = await hash_password_async(data.password)
     if await repo.user_by_nick(session, data.nick):
         raise ValidationFailed.one("nick", "unique", "this nick is taken")
     user = User(
         nick=data.nick,
         nick_key=data.nick.lower(),
         email=data.email,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash,
     )
     user.roles = [UserRole(role=r.value) for r in sorted({Role.buyer, *(roles or set())})]
     session.add(user)
@@ -45,17 +47,16 @@ async def sign_up(session: AsyncSession, data: SignUpInput, roles: set[Role] | N
 
 
 async def authenticate(session: AsyncSession, nick: str, password: str) -> User | None:
-    """The user whose nick and password these are, or None. Suspended users cannot sign in."""
+    """The user whose nick and password these are, or None. Suspended users cannot sign in.
+    Reads only, so it can run in a read unit of work."""
     user = await repo.user_by_nick(session, nick)
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        await verify_password_async(_DUMMY_HASH, password)
         return None
-    if not verify_password(user.password_hash, password):
+    if not await verify_password_async(user.password_hash, password):
         return None
     if user.status != "normal":
         raise PermissionDenied("this account is suspended", code="account_suspended")
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
     return user
 
 

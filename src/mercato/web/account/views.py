@@ -40,19 +40,18 @@ async def login_form(request: Request, next: str = "/") -> Response:
 async def login(request: Request) -> Response:
     form = await form_dict(request)
     target = safe_next(form.get("next"))
-    async with db_of(request).write() as session:
+    async with db_of(request).read() as session:
         user = await accounts.authenticate(session, form.get("nick", ""), form.get("password", ""))
-        token = None
-        if user is not None:
-            token = await accounts.open_web_session(
-                session,
-                user,
-                days=settings_of(request).session_days,
-                user_agent=request.headers.get("user-agent"),
-            )
-    if token is None:
+    if user is None:
         errors = {"form": "wrong nick or password · 账号或密码错误"}
         return await page(request, "account/login.html", 400, next=target, form=form, errors=errors)
+    async with db_of(request).write() as session:
+        token = await accounts.open_web_session(
+            session,
+            user,
+            days=settings_of(request).session_days,
+            user_agent=request.headers.get("user-agent"),
+        )
     return _signed_in(request, token, target)
 
 
