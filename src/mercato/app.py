@@ -16,6 +16,8 @@ from mercato.kit.db import Database
 from mercato.kit.storage import LocalStorage
 from mercato.web import errors
 from mercato.web.account.views import router as account_router
+from mercato.web.seller.views import router as seller_router
+from mercato.web.storefront.views import router as storefront_router
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return PlainTextResponse("ok")
 
     app.include_router(account_router)
+    app.include_router(storefront_router)
+    app.include_router(seller_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     return app

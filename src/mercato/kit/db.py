@@ -81,6 +81,9 @@ class Database:
                 if write:
                     await session.commit()
                 else:
+                    # Detach what was read first: a rollback expires every loaded object,
+                    # and callers (pages, the signed-in user) use them after the unit ends.
+                    session.expunge_all()
                     await session.rollback()
             except BaseException:
                 await session.rollback()

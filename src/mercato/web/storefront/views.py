@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import CategoryNode, ItemDetail
 from mercato.catalog.search import SearchQuery, search_items
-from mercato.kit.errors import ValidationFailed
+from mercato.kit.errors import NotFound, ValidationFailed
 from mercato.kit.money import format_fen, parse_yuan
 from mercato.shops import service as shops
 from mercato.web.csrf import csrf_protect
@@ -109,11 +109,7 @@ async def search(request: Request) -> Response:
     args, problems = read_search(request)
     async with db_of(request).read() as session:
         tree = await catalog.category_tree(session)
-        try:
-            results = await search_items(session, SearchQuery(**args))
-        except ValidationFailed as exc:
-            problems += [p.message for p in exc.problems]
-            results = await search_items(session, SearchQuery(q=args["q"], size=SEARCH_PAGE_SIZE))
+        results = await search_items(session, SearchQuery(**args))
     path = find_path(tree, args["category_id"])
     return await page(
         request,
@@ -141,21 +137,29 @@ def sku_data(detail: ItemDetail) -> dict[str, dict[str, Any]]:
     }
 
 
+def path_id(raw: str) -> int:
+    """An id from a public URL; anything else is a page that does not exist."""
+    number = int_param(raw) if raw.isdigit() else None
+    if number is None:
+        raise NotFound("no such page")
+    return number
+
+
 @router.get("/item/{num_iid}")
-async def item(request: Request, num_iid: int) -> Response:
+async def item(request: Request, num_iid: str) -> Response:
     viewer = await current_user(request)
     async with db_of(request).read() as session:
-        detail = await catalog.get_item_detail(session, num_iid, viewer=viewer)
+        detail = await catalog.get_item_detail(session, path_id(num_iid), viewer=viewer)
     return await page(request, "storefront/item.html", d=detail, skus=sku_data(detail))
 
 
 @router.get("/shop/{sid}")
-async def shop(request: Request, sid: int) -> Response:
-    number = page_param(request)
+async def shop(request: Request, sid: str) -> Response:
+    shop_id, number = path_id(sid), page_param(request)
     async with db_of(request).read() as session:
-        the_shop = await shops.get_shop(session, sid)
-        cats = await shops.shop_category_tree(session, sid)
+        the_shop = await shops.get_shop(session, shop_id)
+        cats = await shops.shop_category_tree(session, shop_id)
         results = await search_items(
-            session, SearchQuery(shop_id=sid, sort="newest", page=number, size=SHOP_PAGE_SIZE)
+            session, SearchQuery(shop_id=shop_id, sort="newest", page=number, size=SHOP_PAGE_SIZE)
         )
     return await page(request, "storefront/shop.html", shop=the_shop, cats=cats, results=results)

@@ -1,0 +1,1 @@
+"""Benchmark scenarios; each has ``add_arguments(parser)`` and ``run(args) -> exit code``."""

@@ -1,0 +1,170 @@
+"""Search over items on sale, done by the database's own text index.
+
+SQLite (3.35 or later): the FTS5 table ``item_search`` (trigram tokens, kept in step with
+``items`` by triggers). Terms of three or more characters go into one MATCH expression;
+shorter terms, which have no trigram, filter with LIKE. Ranking is bm25.
+
+PostgreSQL: ``lower(title) LIKE '%term%'`` per term, served by the pg_trgm GIN index on
+``lower(title)``; ranking is trigram similarity to the whole query.
+
+Trigrams need no word segmentation, which is why one scheme serves Chinese and English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Integer,
+    String,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+from sqlalchemy.sql import Select
+
+from mercato.catalog.schemas import ONSALE
+from mercato.kit.pagination import Page, PageRequest
+from mercato.models import Category, Item
+
+MAX_PAGE_SIZE = 100
+MAX_QUERY_CHARS = 100
+MAX_TERMS = 10
+TRIGRAM = 3
+
+Sort = Literal["relevance", "price_asc", "price_desc", "sales", "newest"]
+
+item_search = table("item_search", column("rowid", Integer), column("title", String))
+_FTS_TABLE: ColumnClause[Any] = literal_column(
+    "item_search"
+)  # FTS5 takes the table name as MATCH's left side
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str = ""
+    category_id: int | None = None  # the whole subtree
+    price_min: int | None = None  # fen
+    price_max: int | None = None  # fen
+    shop_id: int | None = None
+    sort: Sort = "relevance"
+    page: int = 1
+    size: int = 40
+
+    def page_request(self) -> PageRequest:
+        # Clamped rather than refused: these come straight from URLs people edit.
+        return PageRequest(page=max(1, self.page), size=min(max(1, self.size), MAX_PAGE_SIZE))
+
+    def terms(self) -> list[str]:
+        return self.q[:MAX_QUERY_CHARS].split()[:MAX_TERMS]
+
+
+async def search_items(session: AsyncSession, query: SearchQuery) -> Page[Item]:
+    """Items on sale matching the query, one page of them, with the total count.
+
+    The items come without ``description`` (it is large and lists never show it);
+    reading it raises instead of lazily loading.
+    """
+    page = query.page_request()
+    filters = await _filters(session, query)
+    if filters is None:
+        return Page(items=[], total=0, request=page)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    found, rank = _text_match(query.terms(), sqlite)
+    base = found.where(*filters)
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    ordered = base.order_by(*_order(query.sort, rank), Item.id.desc())
+    rows = await session.scalars(
+        ordered.options(defer(Item.description, raiseload=True))
+        .offset(page.offset)
+        .limit(page.size)
+    )
+    return Page(items=list(rows), total=total or 0, request=page)
+
+
+async def _filters(session: AsyncSession, query: SearchQuery) -> list[ColumnElement[bool]] | None:
+    """The non-text conditions; None when they cannot match anything."""
+    filters: list[ColumnElement[bool]] = [Item.approve_status == ONSALE]
+    if query.category_id is not None:
+        path = await session.scalar(select(Category.path).where(Category.id == query.category_id))
+        if path is None:
+            return None
+        subtree = select(Category.id).where(Category.path.startswith(path, autoescape=True))
+        filters.append(Item.category_id.in_(subtree))
+    if query.price_min is not None:
+        filters.append(Item.price >= query.price_min)
+    if query.price_max is not None:
+        filters.append(Item.price <= query.price_max)
+    if query.shop_id is not None:
+        filters.append(Item.shop_id == query.shop_id)
+    return filters
+
+
+def _text_match(terms: list[str], sqlite: bool) -> tuple[Select[Item], list[Any]]:
+    """Items matching every term, and the ORDER BY terms of their text relevance."""
+    if not terms:
+        return select(Item), []
+    return _sqlite_match(terms) if sqlite else _postgres_match(terms)
+
+
+def _sqlite_match(terms: list[str]) -> tuple[Select[Item], list[Any]]:
+    found = select(Item)
+    rank: list[Any] = []
+    long_terms = [t for t in terms if len(t) >= TRIGRAM]
+    if long_terms:
+        # MATERIALIZED makes the planner run MATCH once and join its hits to items. Joined
+        # directly, it may instead walk items and run the full-text query once per row.
+        hits = (
+            select(item_search.c.rowid.label("id"), func.bm25(_FTS_TABLE).label("rank"))
+            .where(_FTS_TABLE.op("MATCH")(fts_expression(long_terms)))
+            .cte("hits")
+            .prefix_with("MATERIALIZED")
+        )
+        found = found.join(hits, hits.c.id == Item.id)
+        rank = [hits.c.rank]  # bm25: lower is better
+    # Too short for a trigram, so no index can help; LIKE on items rather than on the FTS
+    # table, whose trigram LIKE matches nothing for patterns under 3 characters on older
+    # SQLite (3.40 here).
+    short = [Item.title.contains(t, autoescape=True) for t in terms if len(t) < TRIGRAM]
+    return found.where(*short), rank
+
+
+def _postgres_match(terms: list[str]) -> tuple[Select[Item], list[Any]]:
+    title = func.lower(Item.title)
+    found = select(Item).where(
+        *(title.like(func.lower(_like_pattern(term)), escape="\\") for term in terms)
+    )
+    similarity = func.similarity(title, func.lower(" ".join(terms)))
+    return found, [similarity.desc()]
+
+
+def fts_expression(terms: list[str]) -> str:
+    """An FTS5 query requiring every term as a phrase: ``"floral" AND "dress"``. Quoting
+    makes operators and punctuation in user input plain text."""
+    return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _order(sort: Sort, rank: list[Any]) -> list[Any]:
+    newest = Item.list_time.desc().nulls_last()
+    if sort == "price_asc":
+        return [Item.price.asc()]
+    if sort == "price_desc":
+        return [Item.price.desc()]
+    if sort == "sales":
+        return [Item.sold_quantity.desc()]
+    if sort == "newest":
+        return [newest]
+    # relevance; with no text score (browsing, or short terms on SQLite) best sellers lead
+    return [*rank, Item.sold_quantity.desc(), newest]
