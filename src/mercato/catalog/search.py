@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     column,
     func,
+    literal,
     literal_column,
     select,
     table,
@@ -77,10 +78,11 @@ async def search_items(session: AsyncSession, query: SearchQuery) -> Page[Item]:
     if filters is None:
         return Page(items=[], total=0, request=page)
     sqlite = session.get_bind().dialect.name == "sqlite"
-    found, rank = _text_match(query.terms(), sqlite)
-    base = found.where(*filters)
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    ordered = base.order_by(*_order(query.sort, rank), Item.id.desc())
+    terms = query.terms()
+    counted = _text_match(terms, sqlite, ranked=False)[0].where(*filters)
+    total = await session.scalar(select(func.count()).select_from(counted.subquery()))
+    found, rank = _text_match(terms, sqlite, ranked=True)
+    ordered = found.where(*filters).order_by(*_order(query.sort, rank), Item.id.desc())
     rows = await session.scalars(
         ordered.options(defer(Item.description, raiseload=True))
         .offset(page.offset)
@@ -107,28 +109,30 @@ async def _filters(session: AsyncSession, query: SearchQuery) -> list[ColumnElem
     return filters
 
 
-def _text_match(terms: list[str], sqlite: bool) -> tuple[Select[Item], list[Any]]:
-    """Items matching every term, and the ORDER BY terms of their text relevance."""
+def _text_match(terms: list[str], sqlite: bool, *, ranked: bool) -> tuple[Select[Item], list[Any]]:
+    """Items matching every term, and the ORDER BY terms of their text relevance (skipped
+    when not ``ranked``: counting needs no score)."""
     if not terms:
         return select(Item), []
-    return _sqlite_match(terms) if sqlite else _postgres_match(terms)
+    return _sqlite_match(terms, ranked) if sqlite else _postgres_match(terms, ranked)
 
 
-def _sqlite_match(terms: list[str]) -> tuple[Select[Item], list[Any]]:
+def _sqlite_match(terms: list[str], ranked: bool) -> tuple[Select[Item], list[Any]]:
     found = select(Item)
     rank: list[Any] = []
     long_terms = [t for t in terms if len(t) >= TRIGRAM]
     if long_terms:
         # MATERIALIZED makes the planner run MATCH once and join its hits to items. Joined
         # directly, it may instead walk items and run the full-text query once per row.
+        score = func.bm25(_FTS_TABLE) if ranked else literal(0)
         hits = (
-            select(item_search.c.rowid.label("id"), func.bm25(_FTS_TABLE).label("rank"))
+            select(item_search.c.rowid.label("id"), score.label("rank"))
             .where(_FTS_TABLE.op("MATCH")(fts_expression(long_terms)))
             .cte("hits")
             .prefix_with("MATERIALIZED")
         )
         found = found.join(hits, hits.c.id == Item.id)
-        rank = [hits.c.rank]  # bm25: lower is better
+        rank = [hits.c.rank] if ranked else []  # bm25: lower is better
     # Too short for a trigram, so no index can help; LIKE on items rather than on the FTS
     # table, whose trigram LIKE matches nothing for patterns under 3 characters on older
     # SQLite (3.40 here).
@@ -136,11 +140,13 @@ def _sqlite_match(terms: list[str]) -> tuple[Select[Item], list[Any]]:
     return found.where(*short), rank
 
 
-def _postgres_match(terms: list[str]) -> tuple[Select[Item], list[Any]]:
+def _postgres_match(terms: list[str], ranked: bool) -> tuple[Select[Item], list[Any]]:
     title = func.lower(Item.title)
     found = select(Item).where(
         *(title.like(func.lower(_like_pattern(term)), escape="\\") for term in terms)
     )
+    if not ranked:
+        return found, []
     similarity = func.similarity(title, func.lower(" ".join(terms)))
     return found, [similarity.desc()]
 

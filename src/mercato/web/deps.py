@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated, cast
 
-from fastapi import Request
+from fastapi import Path, Request
 
 from mercato.accounts import service as accounts
 from mercato.config import Settings
@@ -14,6 +14,10 @@ from mercato.kit.storage import Storage
 from mercato.models import Role, User
 
 SESSION_COOKIE = "mercato_session"
+
+# A row id in a URL. Anything else (letters, zero, beyond 64 bits) names no page: the
+# request-validation handler answers 404.
+PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def settings_of(request: Request) -> Settings:

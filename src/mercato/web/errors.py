@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -54,6 +55,21 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return await _render(request, exc.status_code, "http_error", str(exc.detail))
 
 
+async def on_request_invalid(request: Request, exc: Exception) -> Response:
+    """Parameters FastAPI could not parse: a malformed id in a path names nothing (404);
+    anything else is a 422 naming the parameter."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        (".".join(str(p) for p in err["loc"]), err["type"], err["msg"]) for err in exc.errors()
+    ]
+    if _wants_json(request):
+        detail = [{"field": f, "rule": r, "message": m} for f, r, m in problems]
+        return JSONResponse({"error": "invalid", "detail": detail}, status_code=422)
+    if any(field.startswith("path.") for field, _, _ in problems):
+        return await _render(request, 404, "not_found", "no such page")
+    return await _render(request, 422, "invalid", "; ".join(f"{f}: {m}" for f, _, m in problems))
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     return await _render(request, 500, "internal_error", "please try again in a moment")
 
@@ -61,4 +77,5 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(MercatoError, on_mercato_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_request_invalid)
     app.add_exception_handler(Exception, on_unexpected)

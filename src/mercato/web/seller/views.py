@@ -29,7 +29,7 @@ from mercato.models import Category, ItemProp, User
 from mercato.shops import service as shops
 from mercato.shops.schemas import ShopCategoryInput, ShopInput
 from mercato.web.csrf import csrf_protect
-from mercato.web.deps import db_of, require_seller, require_user, settings_of, storage_of
+from mercato.web.deps import PathId, db_of, require_seller, require_user, settings_of, storage_of
 from mercato.web.forms import form_dict, parse, safe_next
 from mercato.web.templating import page
 
@@ -163,7 +163,9 @@ async def home(request: Request, user: User = Depends(require_user)) -> Response
 
 
 @router.post("/items/{item_id}/listing")
-async def listing(request: Request, item_id: int, user: User = Depends(require_seller)) -> Response:
+async def listing(
+    request: Request, item_id: PathId, user: User = Depends(require_seller)
+) -> Response:
     form = await form_dict(request)
     onsale = form.get("onsale") == "1"
     try:
@@ -177,7 +179,9 @@ async def listing(request: Request, item_id: int, user: User = Depends(require_s
 
 
 @router.post("/items/{item_id}/delete")
-async def delete(request: Request, item_id: int, user: User = Depends(require_seller)) -> Response:
+async def delete(
+    request: Request, item_id: PathId, user: User = Depends(require_seller)
+) -> Response:
     form = await form_dict(request)
     async with db_of(request).write() as session:
         await catalog.delete_item(session, user, item_id)
@@ -260,7 +264,7 @@ async def add_category(request: Request, user: User = Depends(require_seller)) -
 
 @router.post("/shop/categories/{cid}")
 async def rename_category(
-    request: Request, cid: int, user: User = Depends(require_seller)
+    request: Request, cid: PathId, user: User = Depends(require_seller)
 ) -> Response:
     form = await form_dict(request)
     try:
@@ -275,7 +279,7 @@ async def rename_category(
 
 @router.post("/shop/categories/{cid}/delete")
 async def delete_category(
-    request: Request, cid: int, user: User = Depends(require_seller)
+    request: Request, cid: PathId, user: User = Depends(require_seller)
 ) -> Response:
     async with db_of(request).write() as session:
         await shops.delete_shop_category(session, user, cid)
@@ -627,7 +631,7 @@ async def _own_detail(request: Request, user: User, item_id: int) -> ItemDetail:
 
 @router.get("/items/{item_id}/edit")
 async def edit_item(
-    request: Request, item_id: int, user: User = Depends(require_seller)
+    request: Request, item_id: PathId, user: User = Depends(require_seller)
 ) -> Response:
     detail = await _own_detail(request, user, item_id)
     return await _item_form(request, user, detail_state(detail), item_id=item_id)
@@ -669,6 +673,6 @@ async def create_item(request: Request, user: User = Depends(require_seller)) ->
 
 @router.post("/items/{item_id}")
 async def update_item(
-    request: Request, item_id: int, user: User = Depends(require_seller)
+    request: Request, item_id: PathId, user: User = Depends(require_seller)
 ) -> Response:
     return await _save_item(request, user, item_id)

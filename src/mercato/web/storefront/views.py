@@ -11,11 +11,11 @@ from fastapi.responses import Response
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import CategoryNode, ItemDetail
 from mercato.catalog.search import SearchQuery, search_items
-from mercato.kit.errors import NotFound, ValidationFailed
+from mercato.kit.errors import ValidationFailed
 from mercato.kit.money import format_fen, parse_yuan
 from mercato.shops import service as shops
 from mercato.web.csrf import csrf_protect
-from mercato.web.deps import current_user, db_of
+from mercato.web.deps import PathId, current_user, db_of
 from mercato.web.templating import page
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -137,25 +137,17 @@ def sku_data(detail: ItemDetail) -> dict[str, dict[str, Any]]:
     }
 
 
-def path_id(raw: str) -> int:
-    """An id from a public URL; anything else is a page that does not exist."""
-    number = int_param(raw) if raw.isdigit() else None
-    if number is None:
-        raise NotFound("no such page")
-    return number
-
-
 @router.get("/item/{num_iid}")
-async def item(request: Request, num_iid: str) -> Response:
+async def item(request: Request, num_iid: PathId) -> Response:
     viewer = await current_user(request)
     async with db_of(request).read() as session:
-        detail = await catalog.get_item_detail(session, path_id(num_iid), viewer=viewer)
+        detail = await catalog.get_item_detail(session, num_iid, viewer=viewer)
     return await page(request, "storefront/item.html", d=detail, skus=sku_data(detail))
 
 
 @router.get("/shop/{sid}")
-async def shop(request: Request, sid: str) -> Response:
-    shop_id, number = path_id(sid), page_param(request)
+async def shop(request: Request, sid: PathId) -> Response:
+    shop_id, number = sid, page_param(request)
     async with db_of(request).read() as session:
         the_shop = await shops.get_shop(session, shop_id)
         cats = await shops.shop_category_tree(session, shop_id)
