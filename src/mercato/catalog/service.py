@@ -51,6 +51,7 @@ from mercato.models import (
 MAX_TITLE = 60
 MAX_QUANTITY = 1_000_000
 MAX_SKUS = 600
+MAX_SKU_PROPERTIES = 255  # the column's width
 MAX_IMAGES = 10
 MAX_DESCRIPTION = 25_000
 MAX_INPUT_PROP = 200
@@ -175,6 +176,8 @@ async def delete_item(session: AsyncSession, seller: User, item_id: int) -> None
 def derive_price_quantity(skus: Iterable[_Priced]) -> tuple[int, int]:
     """An item with SKUs costs its cheapest SKU and holds the stock of all of them."""
     rows = list(skus)
+    if not rows:
+        raise ValueError("an item without SKUs keeps its own price and quantity")
     return min(s.price for s in rows), sum(s.quantity for s in rows)
 
 
@@ -305,9 +308,9 @@ class _Rules:
     def prop(self, pid: int) -> ItemProp | None:
         return next((p for p in self.props if p.id == pid), None)
 
-    @property
-    def sale_props(self) -> list[ItemProp]:
-        return [p for p in self.props if p.is_sale_prop]
+    def sale_values(self) -> dict[int, set[int]]:
+        """Sale prop id -> its value ids."""
+        return {p.id: {v.id for v in p.values} for p in self.props if p.is_sale_prop}
 
 
 async def _plan(
@@ -504,13 +507,14 @@ def _check_skus(skus: list[SkuInput], rules: _Rules | None, problems: _Problems)
     if len(skus) > MAX_SKUS:
         problems.add("skus", "max_count", f"at most {MAX_SKUS} SKUs")
         return []
-    if rules is not None and not rules.sale_props:
+    sale = rules.sale_values() if rules is not None else None
+    if sale == {}:
         problems.add("skus", "sku_properties", "this category has no sale properties")
         return []
     rows: list[_SkuRow] = []
     seen: set[str] = set()
     for i, sku in enumerate(skus):
-        row = _check_sku(i, sku, rules, problems)
+        row = _check_sku(i, sku, sale, problems)
         if row is not None and row.properties in seen:
             problems.add(f"skus.{i}.properties", "sku_duplicate", "this combination is repeated")
         elif row is not None:
@@ -519,9 +523,11 @@ def _check_skus(skus: list[SkuInput], rules: _Rules | None, problems: _Problems)
     return rows
 
 
-def _check_sku(i: int, sku: SkuInput, rules: _Rules | None, problems: _Problems) -> _SkuRow | None:
+def _check_sku(
+    i: int, sku: SkuInput, sale: dict[int, set[int]] | None, problems: _Problems
+) -> _SkuRow | None:
     before = len(problems.items)
-    properties = _canonical_properties(sku.properties, rules)
+    properties = _canonical_properties(sku.properties, sale)
     if properties is None:
         problems.add(
             f"skus.{i}.properties",
@@ -548,16 +554,18 @@ def parse_properties(text: str) -> dict[int, int] | None:
     return pairs
 
 
-def _canonical_properties(text: str, rules: _Rules | None) -> str | None:
-    """The one spelling of a valid combination (sorted by pid), or None when invalid."""
+def _canonical_properties(text: str, sale: dict[int, set[int]] | None) -> str | None:
+    """The one spelling of a valid combination (sorted by pid), or None when invalid.
+    ``sale`` maps each sale prop to its values; None (no usable category) checks syntax."""
     pairs = parse_properties(text)
     if pairs is None:
         return None
-    if rules is not None:  # without a usable category only the syntax can be checked
-        sale = {p.id: {v.id for v in p.values} for p in rules.sale_props}
-        if set(pairs) != set(sale) or any(vid not in sale[pid] for pid, vid in pairs.items()):
-            return None
-    return ";".join(f"{pid}:{vid}" for pid, vid in sorted(pairs.items()))
+    if sale is not None and (
+        set(pairs) != set(sale) or any(vid not in sale[pid] for pid, vid in pairs.items())
+    ):
+        return None
+    canonical = ";".join(f"{pid}:{vid}" for pid, vid in sorted(pairs.items()))
+    return canonical if len(canonical) <= MAX_SKU_PROPERTIES else None
 
 
 # ---------------------------------------------------------------- writing

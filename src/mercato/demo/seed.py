@@ -433,27 +433,58 @@ async def seed_bulk(
         report("shops", shops, shops)
 
         first_item = ids.take("items", 0)
-        sale_leaves = [k for k, leaf in LEAVES.items() if leaf.sale_props]
-        plain_leaves = [k for k, leaf in LEAVES.items() if not leaf.sale_props]
-        done = skus = 0
         fast = await SqliteBulkMode.enter(conn)
-        while done < items:
-            rows = ItemRows()
-            for _ in range(min(BULK_BATCH, items - done)):
-                key = rng.choice(sale_leaves if rng.random() < 0.3 else plain_leaves)
-                it = plan_item(
-                    rng, LEAVES[key], now, full_skus=False, instock_rate=0.05, facts=False
-                )
-                it.images = [pool[_pool_index(key, rng.randrange(IMAGE_VARIANTS))]]
-                add_item_rows(rows, ids, it, tree.leaves[key], rng.choice(shop_rows), storage)
-            for table, table_rows in rows.tables():
-                await insert_rows(conn, table, table_rows)
-            done += len(rows.items)
-            skus += len(rows.skus)
-            report("items", done, items)
+        skus = await _bulk_items(conn, ids, rng, now, items, tree, shop_rows, pool, storage, report)
         await fast.leave(first_item)
         await ids.finish()
     return BulkSummary(shops, items, skus, tree.categories, time.perf_counter() - started)
+
+
+async def _bulk_items(
+    conn: AsyncConnection,
+    ids: Ids,
+    rng: random.Random,
+    now: datetime,
+    items: int,
+    tree: CategoryTree,
+    shops: list[ShopRef],
+    pool: list[str],
+    storage: Storage,
+    report: Progress,
+) -> int:
+    """Insert ``items`` items in batches; returns how many SKUs they got.
+
+    A batch is written while the next is being planned: the database (SQLite's thread, or
+    the PostgreSQL server) works on one core while Python plans on the other.
+    """
+    sale_leaves = [k for k, leaf in LEAVES.items() if leaf.sale_props]
+    plain_leaves = [k for k, leaf in LEAVES.items() if not leaf.sale_props]
+    writing: asyncio.Task[None] | None = None
+    done = skus = 0
+    while done < items:
+        rows = ItemRows()
+        for n in range(min(BULK_BATCH, items - done)):
+            key = rng.choice(sale_leaves if rng.random() < 0.3 else plain_leaves)
+            it = plan_item(rng, LEAVES[key], now, full_skus=False, instock_rate=0.05, facts=False)
+            it.images = [pool[_pool_index(key, rng.randrange(IMAGE_VARIANTS))]]
+            add_item_rows(rows, ids, it, tree.leaves[key], rng.choice(shops), storage)
+            if n % 250 == 0:
+                await asyncio.sleep(0)  # let the batch being written move on to its next table
+        if writing:
+            await writing
+            report("items", done, items)
+        writing = asyncio.create_task(_write_batch(conn, rows))
+        done += len(rows.items)
+        skus += len(rows.skus)
+    if writing:
+        await writing
+    report("items", done, items)
+    return skus
+
+
+async def _write_batch(conn: AsyncConnection, rows: ItemRows) -> None:
+    for table, table_rows in rows.tables():
+        await insert_rows(conn, table, table_rows)
 
 
 async def _bulk_shops(
