@@ -110,8 +110,10 @@ def prepare(
         backend = Backend(name, {"MERCATO_DATA_DIR": str(data_dir)}, report.sqlite_version())
         cached = marker.exists() and not fresh
         if not cached:
-            for old in CACHE.glob("sqlite-*"):  # keep one seeded copy, not one per key
-                shutil.rmtree(old)
+            code = key.rsplit("-", 1)[1]
+            for old in CACHE.glob("sqlite-*"):  # copies seeded by other code are stale
+                if old == data_dir or not old.name.endswith(code):
+                    shutil.rmtree(old)
             data_dir.mkdir(parents=True)
             marker.write_text(json.dumps(seed(backend, items, shops, out)))
         backend.seed = json.loads(marker.read_text()) | {"cached": cached}
@@ -144,13 +146,11 @@ def prepare(
 
 
 def cache_key(items: int, shops: int) -> str:
-    """Seed parameters plus the migrations and the seed code: any change means a reseed."""
-    from alembic.script import ScriptDirectory
+    """Seed parameters plus a hash of the migrations and the seed code: any change to those
+    means a reseed."""
+    from mercato.kit.migrate import MIGRATIONS
 
-    from mercato.kit.migrate import MIGRATIONS, alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    digest = hashlib.sha256(f"{items}/{shops}/{head}".encode())
+    digest = hashlib.sha256()
     for path in sorted([*MIGRATIONS.rglob("*.py"), *(MIGRATIONS.parent / "demo").rglob("*.py")]):
         digest.update(path.read_bytes())
     return f"{items}x{shops}-{digest.hexdigest()[:10]}"

@@ -5,9 +5,11 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text
 
 from mercato.demo import BULK_PASSWORD, seed_bulk, seed_demo
+from mercato.demo import seed as seed_module
 from mercato.demo.data import LEAVES, TITLE_MAX
 from mercato.kit.clock import utcnow
 from mercato.kit.db import Database
@@ -195,12 +197,16 @@ class TestSeedDemo:
 
 class TestSeedBulk:
     async def test_creates_the_requested_counts(self, db: Database, storage: LocalStorage) -> None:
+        calls: list[tuple[str, int, int]] = []
+
         # when
-        summary = await seed_bulk(db, storage, items=2_000, shops=5)
+        summary = await seed_bulk(
+            db, storage, items=12_000, shops=5, progress=lambda *a: calls.append(a)
+        )
 
         # then
-        assert (summary.items, summary.shops) == (2_000, 5)
-        assert await count(db, "items") == 2_000
+        assert (summary.items, summary.shops) == (12_000, 5)
+        assert await count(db, "items") == 12_000
         assert await count(db, "shops") == 5
         assert await count(db, "skus") == summary.skus > 0
         assert await count(db, "categories") == summary.categories
@@ -209,7 +215,13 @@ class TestSeedBulk:
         (stored,) = {r.password_hash for r in await rows(db, select(T["users"].c.password_hash))}
         assert verify_password(stored, BULK_PASSWORD)
         with_skus = await rows(db, text("SELECT count(DISTINCT item_id) AS n FROM skus"))
-        assert 0.2 * 2_000 < with_skus[0].n < 0.4 * 2_000
+        assert 0.25 * 12_000 < with_skus[0].n < 0.35 * 12_000
+        assert [c for c in calls if c[0] == "items"] == [
+            ("items", 5_000, 12_000),
+            ("items", 10_000, 12_000),
+            ("items", 12_000, 12_000),
+        ]
+        assert ("shops", 5, 5) in calls
         await assert_catalog_consistent(db)
         await assert_tree_correct(db)
 
@@ -237,6 +249,37 @@ class TestSeedBulk:
 
         # then: ids and the search index carry on (sequence moved, trigger back)
         assert "独一无二的测试宝贝 Unique probe" in await search(db, "独一无二")
+
+    async def test_a_failure_rolls_everything_back(
+        self, db: Database, storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given: planning fails in the second batch, while the first is being written
+        real, made = seed_module.add_item_rows, []
+
+        def failing(*args: Any) -> int:
+            made.append(1)
+            if len(made) > 7_000:
+                raise RuntimeError("boom")
+            return real(*args)
+
+        monkeypatch.setattr(seed_module, "add_item_rows", failing)
+
+        # when
+        with pytest.raises(RuntimeError, match="boom"):
+            await seed_bulk(db, storage, items=10_000, shops=2)
+
+        # then: nothing was kept, and the search trigger is in place
+        for table in ("items", "skus", "users", "shops", "categories"):
+            assert await count(db, table) == 0, table
+        monkeypatch.setattr(seed_module, "add_item_rows", real)
+        await seed_bulk(db, storage, items=100, shops=1)
+        (last,) = await rows(
+            db, select(T["items"].c.title).order_by(T["items"].c.id.desc()).limit(1)
+        )
+        assert last.title in await search(db, last.title.split()[-1])
+        if db.is_sqlite:
+            triggers = await rows(db, text("SELECT name FROM sqlite_master WHERE type='trigger'"))
+            assert "items_search_ai" in {r.name for r in triggers}
 
     async def test_adds_to_an_existing_marketplace(
         self, db: Database, storage: LocalStorage
