@@ -200,6 +200,13 @@ async def get_item_detail(
     return _detail(item, category, shop, props)
 
 
+async def get_own_item_detail(session: AsyncSession, seller: User, item_id: int) -> ItemDetail:
+    """The seller's own item, for editing, whatever its status; another seller's item does
+    not exist."""
+    item = await _own_item(session, seller, item_id)
+    return await get_item_detail(session, item.id, viewer=seller)
+
+
 async def list_seller_items(
     session: AsyncSession, seller: User, approve_status: str | None, page: PageRequest
 ) -> Page[Item]:

@@ -623,10 +623,7 @@ async def _leaf_category(request: Request, raw: str) -> tuple[Category | None, s
 async def _own_detail(request: Request, user: User, item_id: int) -> ItemDetail:
     """The seller's own item; someone else's is "not found", like the services say."""
     async with db_of(request).read() as session:
-        detail = await catalog.get_item_detail(session, item_id, viewer=user)
-    if detail.item.seller_id != user.id:
-        raise NotFound(f"item {item_id} does not exist")
-    return detail
+        return await catalog.get_own_item_detail(session, user, item_id)
 
 
 @router.get("/items/{item_id}/edit")
