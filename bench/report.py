@@ -109,6 +109,8 @@ class Output:
                 r["rps_x_hello"] = round(r["rps"] / rps, 6) if rps else 0.0
                 r["p50_x_hello"] = round(r["p50_ms"] / p50, 2) if p50 else 0.0
             spread = [rows[h]["rps"] for h in hellos]
+            if len(spread) < 2:
+                continue
             width = (max(spread) - min(spread)) / max(spread) if max(spread) else 0.0
             self.data["backends"][backend]["hello_spread"] = round(width, 3)
             colour = "yellow" if width > 0.2 else "green"

@@ -77,24 +77,35 @@ def run(args: argparse.Namespace) -> int:
     params = {"items": items, "shops": args.shops, "duration_s": duration, "warmup_s": warmup}
     params |= {"concurrency": args.concurrency, "workers": args.workers, "client": args.client}
     out = report.Output("catalog", params)
-    failed = False
-    for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        try:
-            backend = prepare(name, items, args.shops, args.fresh, args.pg_url, out)
-        except Exception as exc:
-            out.note(f"[red]{name}: preparing failed: {exc}[/]")
-            failed = True
-            continue
-        if backend is None:
-            continue
-        out.backend(backend.name, version=backend.version, seed=backend.seed)
-        try:
-            measure(backend, args, duration, warmup, out)
-        except Exception as exc:
-            out.note(f"[red]{name}: measuring failed: {exc}[/]")
-            failed = True
+    status = 0
+    try:
+        for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
+            status |= run_backend(name, args, items, duration, warmup, out)
+    except KeyboardInterrupt:
+        out.note("[red]interrupted: the results so far follow[/]")
+        status = 130
     out.finish()
-    return 1 if failed or not out.rows else 0
+    return status or (0 if out.rows else 1)
+
+
+def run_backend(
+    name: str,
+    args: argparse.Namespace,
+    items: int,
+    duration: float,
+    warmup: float,
+    out: report.Output,
+) -> int:
+    """Prepare and measure one backend; 1 if that failed, 0 if it worked or was skipped."""
+    try:
+        backend = prepare(name, items, args.shops, args.fresh, args.pg_url, out)
+        if backend is not None:
+            out.backend(backend.name, version=backend.version, seed=backend.seed)
+            measure(backend, args, duration, warmup, out)
+    except Exception as exc:
+        out.note(f"[red]{name}: failed: {exc}[/]")
+        return 1
+    return 0
 
 
 # --- data ---------------------------------------------------------------------------------
