@@ -1,13 +1,14 @@
 """Search over items on sale, done by the database's own text index.
 
-SQLite (3.35 or later): the FTS5 table ``item_search`` (trigram tokens, kept in step with
-``items`` by triggers). Terms of three or more characters go into one MATCH expression;
-shorter terms, which have no trigram, filter with LIKE. Ranking is bm25.
+Both engines index ``items.search_text`` by trigrams; ``mercato.kit.searchtext`` says what
+that text holds and which substring (the "needle") each query term must match, so that terms of
+any length, Chinese or English, are served by the index.
 
-PostgreSQL: ``lower(title) LIKE '%term%'`` per term, served by the pg_trgm GIN index on
-``lower(title)``; ranking is trigram similarity to the whole query.
+SQLite (3.35 or later): the FTS5 table ``item_search`` (trigram tokenizer, kept in step with
+``items`` by triggers); all needles go into one MATCH expression; ranking is bm25.
 
-Trigrams need no word segmentation, which is why one scheme serves Chinese and English.
+PostgreSQL: ``search_text LIKE '%needle%'`` per term, served by the pg_trgm GIN index on
+``search_text``; ranking is trigram similarity of the title to the whole query.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from sqlalchemy.sql import Select
 
 from mercato.catalog.schemas import ONSALE
 from mercato.kit.pagination import Page, PageRequest
+from mercato.kit.searchtext import needle
 from mercato.models import Category, Item
 
 MAX_PAGE_SIZE = 100
 MAX_QUERY_CHARS = 100
 MAX_TERMS = 10
-TRIGRAM = 3
 
 Sort = Literal["relevance", "price_asc", "price_desc", "sales", "newest"]
 
@@ -84,7 +85,7 @@ async def search_items(session: AsyncSession, query: SearchQuery) -> Page[Item]:
     found, rank = _text_match(terms, sqlite, ranked=True)
     ordered = found.where(*filters).order_by(*_order(query.sort, rank), Item.id.desc())
     rows = await session.scalars(
-        ordered.options(defer(Item.description, raiseload=True))
+        ordered.options(defer(Item.description, raiseload=True), defer(Item.search_text))
         .offset(page.offset)
         .limit(page.size)
     )
@@ -118,47 +119,37 @@ def _text_match(terms: list[str], sqlite: bool, *, ranked: bool) -> tuple[Select
 
 
 def _sqlite_match(terms: list[str], ranked: bool) -> tuple[Select[Item], list[Any]]:
-    found = select(Item)
-    rank: list[Any] = []
-    long_terms = [t for t in terms if len(t) >= TRIGRAM]
-    if long_terms:
-        # MATERIALIZED makes the planner run MATCH once and join its hits to items. Joined
-        # directly, it may instead walk items and run the full-text query once per row.
-        score = func.bm25(_FTS_TABLE) if ranked else literal(0)
-        hits = (
-            select(item_search.c.rowid.label("id"), score.label("rank"))
-            .where(_FTS_TABLE.op("MATCH")(fts_expression(long_terms)))
-            .cte("hits")
-            .prefix_with("MATERIALIZED")
-        )
-        found = found.join(hits, hits.c.id == Item.id)
-        rank = [hits.c.rank] if ranked else []  # bm25: lower is better
-    # Too short for a trigram, so no index can help; LIKE on items rather than on the FTS
-    # table, whose trigram LIKE matches nothing for patterns under 3 characters on older
-    # SQLite (3.40 here).
-    short = [Item.title.contains(t, autoescape=True) for t in terms if len(t) < TRIGRAM]
-    return found.where(*short), rank
+    # MATERIALIZED makes the planner run MATCH once and join its hits to items. Joined
+    # directly, it may instead walk items and run the full-text query once per row.
+    score = func.bm25(_FTS_TABLE) if ranked else literal(0)
+    hits = (
+        select(item_search.c.rowid.label("id"), score.label("rank"))
+        .where(_FTS_TABLE.op("MATCH")(fts_expression(terms)))
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    found = select(Item).join(hits, hits.c.id == Item.id)
+    return found, [hits.c.rank] if ranked else []  # bm25: lower is better
 
 
 def _postgres_match(terms: list[str], ranked: bool) -> tuple[Select[Item], list[Any]]:
-    title = func.lower(Item.title)
     found = select(Item).where(
-        *(title.like(func.lower(_like_pattern(term)), escape="\\") for term in terms)
+        *(Item.search_text.like(_like_pattern(needle(term)), escape="\\") for term in terms)
     )
     if not ranked:
         return found, []
-    similarity = func.similarity(title, func.lower(" ".join(terms)))
+    similarity = func.similarity(func.lower(Item.title), " ".join(terms).lower())
     return found, [similarity.desc()]
 
 
 def fts_expression(terms: list[str]) -> str:
-    """An FTS5 query requiring every term as a phrase: ``"floral" AND "dress"``. Quoting
-    makes operators and punctuation in user input plain text."""
-    return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    """An FTS5 query requiring every term's needle as a phrase: ``"floral" AND " 茶 "``.
+    Quoting makes operators and punctuation in user input plain text."""
+    return " AND ".join('"' + needle(term).replace('"', '""') + '"' for term in terms)
 
 
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 

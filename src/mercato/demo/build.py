@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.demo import data
 from mercato.demo.data import FAMILIES, Leaf, Node, Title, Word
+from mercato.kit.searchtext import search_text
 from mercato.kit.storage import Storage
 from mercato.models import Base
 
@@ -464,6 +465,7 @@ def add_item_rows(
             "seller_id": shop.seller_id,
             "category_id": info.category_id,
             "title": item.title.text,
+            "search_text": search_text(item.title.text),
             "price": item.price,
             "quantity": item.quantity,
             "description": item.description,
@@ -559,8 +561,8 @@ class SqliteBulkMode:
         if self.trigger:
             await self.conn.execute(
                 text(
-                    "INSERT INTO item_search(rowid, title) "
-                    "SELECT id, title FROM items WHERE id >= :first ORDER BY id"
+                    "INSERT INTO item_search(rowid, search_text) "
+                    "SELECT id, search_text FROM items WHERE id >= :first ORDER BY id"
                 ),
                 {"first": first_item_id},
             )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mercato.demo import data
@@ -438,7 +438,15 @@ async def seed_bulk(
         skus = await _bulk_items(conn, ids, rng, now, items, tree, shop_rows, pool, storage, report)
         await fast.leave(first_item)
         await ids.finish()
+    await _refresh_statistics(db)
     return BulkSummary(shops, items, skus, tree.categories, time.perf_counter() - started)
+
+
+async def _refresh_statistics(db: Database) -> None:
+    """Tell the query planner what the bulk insert changed. Without fresh statistics
+    PostgreSQL takes the new rows for a handful and plans searches as scans."""
+    async with db.write() as session:
+        await session.execute(text("ANALYZE"))
 
 
 async def _bulk_items(

@@ -12,8 +12,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from mercato.kit.searchtext import search_text
 from mercato.models.base import Base, BigId, Timestamps, UTCDateTime
 
 
@@ -97,6 +98,8 @@ class Item(Timestamps, Base):
     location_state: Mapped[str] = mapped_column(String(32), default="")
     location_city: Mapped[str] = mapped_column(String(32), default="")
     pic_url: Mapped[str | None] = mapped_column(String(300))  # the major image, for lists
+    # What the title search indexes (mercato.kit.searchtext); kept in step with the title.
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     images: Mapped[list[ItemImage]] = relationship(
         lazy="raise", order_by="ItemImage.position", cascade="all, delete-orphan"
@@ -110,6 +113,11 @@ class Item(Timestamps, Base):
     seller_cats: Mapped[list[ItemSellerCat]] = relationship(
         lazy="raise", cascade="all, delete-orphan"
     )
+
+    @validates("title")
+    def _index_title(self, _key: str, title: str) -> str:
+        self.search_text = search_text(title)
+        return title
 
 
 class ItemImage(Base):

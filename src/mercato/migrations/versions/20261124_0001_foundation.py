@@ -146,6 +146,7 @@ def upgrade() -> None:
         sa.Column("location_state", sa.String(length=32), nullable=False),
         sa.Column("location_city", sa.String(length=32), nullable=False),
         sa.Column("pic_url", sa.String(length=300), nullable=True),
+        sa.Column("search_text", sa.Text(), nullable=False),
         sa.Column("created_at", mercato.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("modified_at", mercato.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -304,21 +305,23 @@ def upgrade() -> None:
 
 # Full-text search over item titles, in each database's own engine (see mercato.catalog.search).
 SQLITE_SEARCH = [
-    # Trigram tokens handle Chinese (no spaces between words) and English alike, and let
-    # LIKE '%…%' use the index too.
+    # Trigram tokens handle Chinese (no spaces between words) and English alike; the indexed
+    # column is items.search_text (see mercato.kit.searchtext).
     "CREATE VIRTUAL TABLE item_search USING fts5("
-    "title, content='items', content_rowid='id', tokenize='trigram')",
+    "search_text, content='items', content_rowid='id', tokenize='trigram')",
     "CREATE TRIGGER items_search_ai AFTER INSERT ON items BEGIN "
-    "INSERT INTO item_search(rowid, title) VALUES (new.id, new.title); END",
+    "INSERT INTO item_search(rowid, search_text) VALUES (new.id, new.search_text); END",
     "CREATE TRIGGER items_search_ad AFTER DELETE ON items BEGIN "
-    "INSERT INTO item_search(item_search, rowid, title) VALUES ('delete', old.id, old.title); END",
-    "CREATE TRIGGER items_search_au AFTER UPDATE OF title ON items BEGIN "
-    "INSERT INTO item_search(item_search, rowid, title) VALUES ('delete', old.id, old.title); "
-    "INSERT INTO item_search(rowid, title) VALUES (new.id, new.title); END",
+    "INSERT INTO item_search(item_search, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER items_search_au AFTER UPDATE OF search_text ON items BEGIN "
+    "INSERT INTO item_search(item_search, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); "
+    "INSERT INTO item_search(rowid, search_text) VALUES (new.id, new.search_text); END",
 ]
 POSTGRES_SEARCH = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX ix_items_title_trgm ON items USING gin (lower(title) gin_trgm_ops)",
+    "CREATE INDEX ix_items_search_trgm ON items USING gin (search_text gin_trgm_ops)",
 ]
 
 
@@ -334,7 +337,7 @@ def drop_search_index() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS item_search")
     else:
-        op.execute("DROP INDEX IF EXISTS ix_items_title_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_items_search_trgm")
 
 
 def downgrade() -> None:
