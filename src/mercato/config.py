@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -49,8 +51,19 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: when several server processes start at once, the first one's key wins
+            # and the others read it, so all of them sign with the same key.
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        for _ in range(50):  # another process may have created it and not written it yet
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty; delete it to have a new key generated")
