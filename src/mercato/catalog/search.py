@@ -80,16 +80,26 @@ async def search_items(session: AsyncSession, query: SearchQuery) -> Page[Item]:
         return Page(items=[], total=0, request=page)
     sqlite = session.get_bind().dialect.name == "sqlite"
     terms = query.terms()
-    counted = _text_match(terms, sqlite, ranked=False)[0].where(*filters)
-    total = await session.scalar(select(func.count()).select_from(counted.subquery()))
-    found, rank = _text_match(terms, sqlite, ranked=True)
+    # Scoring every hit is most of a search's cost; other sorts do not need the score.
+    found, rank = _text_match(terms, sqlite, ranked=query.sort == "relevance")
     ordered = found.where(*filters).order_by(*_order(query.sort, rank), Item.id.desc())
-    rows = await session.scalars(
-        ordered.options(defer(Item.description, raiseload=True), defer(Item.search_text))
-        .offset(page.offset)
-        .limit(page.size)
-    )
-    return Page(items=list(rows), total=total or 0, request=page)
+    if terms:
+        # The text match has to visit every hit to rank them anyway, so the same pass
+        # counts them: the full-text query runs once, not twice.
+        ordered = ordered.add_columns(func.count().over().label("total"))
+    rows = (
+        await session.execute(
+            ordered.options(defer(Item.description, raiseload=True), defer(Item.search_text))
+            .offset(page.offset)
+            .limit(page.size)
+        )
+    ).all()
+    if terms and rows:
+        total = rows[0].total
+    else:  # browsing walks an index in sort order and stops at the page; counting is apart
+        counted = _text_match(terms, sqlite, ranked=False)[0].where(*filters)
+        total = await session.scalar(select(func.count()).select_from(counted.subquery()))
+    return Page(items=[row[0] for row in rows], total=total or 0, request=page)
 
 
 async def _filters(session: AsyncSession, query: SearchQuery) -> list[ColumnElement[bool]] | None:

@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_MMAP_BYTES = 1 << 30
+SQLITE_CACHE_KIB = 32 * 1024
 
 
 def _tune_sqlite(engine: AsyncEngine, *, begin: str, read_only: bool) -> None:
@@ -37,6 +39,9 @@ def _tune_sqlite(engine: AsyncEngine, *, begin: str, read_only: bool) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Read through a memory map and keep more pages cached: fewer system calls per page.
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         if read_only:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
