@@ -39,7 +39,8 @@ TERMS = [
     *("瑜伽垫", "yoga mat", "收纳箱", "tent", "novel", "jasmine", "vintage", "floral"),
     *("碎花 连衣裙", "复古 dress", "智能手机 5G", "tea 茉莉"),
 ]
-# One and two characters: shorter than a trigram, so no title index can serve them.
+# One and two characters: shorter than a trigram, served by the indexed short pieces of
+# titles (mercato.kit.searchtext).
 SHORT_TERMS = ["手机", "耳机", "茶", "T恤", "衬衫", "口红", "哑铃", "帐篷", "坚果", "小说", "新款"]
 
 

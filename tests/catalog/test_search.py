@@ -197,6 +197,13 @@ class TestPaging:
         assert len(seen) == len(set(seen)) == 7
         assert seen == sorted(seen, reverse=True)
 
+    @pytest.mark.parametrize("q", ["dress", ""])
+    async def test_a_page_past_the_end_is_empty_but_counts(self, shelf: Shelf, q: str) -> None:
+        first = await shelf.search(q=q)
+        beyond = await shelf.search(q=q, page=50)
+        assert first.items and not beyond.items
+        assert beyond.total == first.total > 0
+
     async def test_page_size_is_capped(self, shelf: Shelf) -> None:
         page = await shelf.search(size=1_000, page=0)
         assert (page.request.size, page.request.page) == (100, 1)

@@ -9,6 +9,9 @@ SQLite (3.35 or later): the FTS5 table ``item_search`` (trigram tokenizer, kept 
 
 PostgreSQL: ``search_text LIKE '%needle%'`` per term, served by the pg_trgm GIN index on
 ``search_text``; ranking is trigram similarity of the title to the whole query.
+
+On both, the hits are materialised first and then joined, filtered, sorted and counted in one
+pass over narrow rows; the page's items are loaded by id afterwards.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
-from sqlalchemy.sql import Select
 
 from mercato.catalog.schemas import ONSALE
 from mercato.kit.pagination import Page, PageRequest
@@ -78,28 +80,98 @@ async def search_items(session: AsyncSession, query: SearchQuery) -> Page[Item]:
     filters = await _filters(session, query)
     if filters is None:
         return Page(items=[], total=0, request=page)
-    sqlite = session.get_bind().dialect.name == "sqlite"
     terms = query.terms()
-    # Scoring every hit is most of a search's cost; other sorts do not need the score.
-    found, rank = _text_match(terms, sqlite, ranked=query.sort == "relevance")
-    ordered = found.where(*filters).order_by(*_order(query.sort, rank), Item.id.desc())
     if terms:
-        # The text match has to visit every hit to rank them anyway, so the same pass
-        # counts them: the full-text query runs once, not twice.
-        ordered = ordered.add_columns(func.count().over().label("total"))
-    rows = (
-        await session.execute(
-            ordered.options(defer(Item.description, raiseload=True), defer(Item.search_text))
-            .offset(page.offset)
-            .limit(page.size)
-        )
-    ).all()
-    if terms and rows:
-        total = rows[0].total
-    else:  # browsing walks an index in sort order and stops at the page; counting is apart
-        counted = _text_match(terms, sqlite, ranked=False)[0].where(*filters)
-        total = await session.scalar(select(func.count()).select_from(counted.subquery()))
-    return Page(items=[row[0] for row in rows], total=total or 0, request=page)
+        ids, total = await _search_page(session, query, terms, filters, page)
+    else:
+        ids, total = await _browse_page(session, query, filters, page)
+    return Page(items=await _items_in_order(session, ids), total=total, request=page)
+
+
+async def _search_page(
+    session: AsyncSession,
+    query: SearchQuery,
+    terms: list[str],
+    filters: list[ColumnElement[bool]],
+    page: PageRequest,
+) -> tuple[list[int], int]:
+    """The hits are found first, by the text index alone, and materialised with their sort
+    keys; then one pass over those narrow rows sorts, pages and counts them. Hits first keeps
+    the planner from walking a sort index in the hope of meeting matches early (phones
+    sorted by price from the cheapest end meet none for a long while)."""
+    # Scoring every hit is most of a search's cost; other sorts do not need the score.
+    ranked = query.sort == "relevance"
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    hits = (_sqlite_hits if sqlite else _postgres_hits)(terms, ranked, filters)
+    rank = [hits.c.rank.asc() if sqlite else hits.c.rank.desc()] if ranked else []
+    ordered = (
+        select(hits.c.id, func.count().over().label("total"))
+        .order_by(*_order(query.sort, hits.c, rank), hits.c.id.desc())
+        .offset(page.offset)
+        .limit(page.size)
+    )
+    rows = (await session.execute(ordered)).all()
+    if rows or page.offset == 0:
+        return [r.id for r in rows], rows[0].total if rows else 0
+    # Past the last page: no row carries the count.
+    return [], int(await session.scalar(select(func.count()).select_from(hits)) or 0)
+
+
+async def _browse_page(
+    session: AsyncSession, query: SearchQuery, filters: list[ColumnElement[bool]], page: PageRequest
+) -> tuple[list[int], int]:
+    """No terms: the page walks an index in sort order and stops, and the count is apart."""
+    ordered = (
+        select(Item.id)
+        .where(*filters)
+        .order_by(*_order(query.sort, Item, []), Item.id.desc())
+        .offset(page.offset)
+        .limit(page.size)
+    )
+    ids = list(await session.scalars(ordered))
+    total = await session.scalar(select(func.count()).select_from(Item).where(*filters))
+    return ids, int(total or 0)
+
+
+_SORT_KEYS = (Item.id, Item.price, Item.sold_quantity, Item.list_time)
+
+
+def _sqlite_hits(terms: list[str], ranked: bool, filters: list[ColumnElement[bool]]) -> Any:
+    # MATERIALIZED makes the planner run MATCH once and then look the hits up in items.
+    score = func.bm25(_FTS_TABLE) if ranked else literal(0)  # bm25: lower is better
+    fts = (
+        select(item_search.c.rowid.label("id"), score.label("rank"))
+        .where(_FTS_TABLE.op("MATCH")(fts_expression(terms)))
+        .cte("fts")
+        .prefix_with("MATERIALIZED")
+    )
+    return (
+        select(*_SORT_KEYS, fts.c.rank).join(fts, fts.c.id == Item.id).where(*filters).cte("hits")
+    )
+
+
+def _postgres_hits(terms: list[str], ranked: bool, filters: list[ColumnElement[bool]]) -> Any:
+    title = func.lower(Item.title)
+    score = func.similarity(title, " ".join(terms).lower()) if ranked else literal(0)
+    likes = [Item.search_text.like(_like_pattern(needle(t)), escape="\\") for t in terms]
+    return (
+        select(*_SORT_KEYS, score.label("rank"))
+        .where(*likes, *filters)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+async def _items_in_order(session: AsyncSession, ids: list[int]) -> list[Item]:
+    if not ids:
+        return []
+    found = await session.scalars(
+        select(Item)
+        .where(Item.id.in_(ids))
+        .options(defer(Item.description, raiseload=True), defer(Item.search_text))
+    )
+    by_id = {item.id: item for item in found}
+    return [by_id[i] for i in ids]
 
 
 async def _filters(session: AsyncSession, query: SearchQuery) -> list[ColumnElement[bool]] | None:
@@ -120,38 +192,6 @@ async def _filters(session: AsyncSession, query: SearchQuery) -> list[ColumnElem
     return filters
 
 
-def _text_match(terms: list[str], sqlite: bool, *, ranked: bool) -> tuple[Select[Item], list[Any]]:
-    """Items matching every term, and the ORDER BY terms of their text relevance (skipped
-    when not ``ranked``: counting needs no score)."""
-    if not terms:
-        return select(Item), []
-    return _sqlite_match(terms, ranked) if sqlite else _postgres_match(terms, ranked)
-
-
-def _sqlite_match(terms: list[str], ranked: bool) -> tuple[Select[Item], list[Any]]:
-    # MATERIALIZED makes the planner run MATCH once and join its hits to items. Joined
-    # directly, it may instead walk items and run the full-text query once per row.
-    score = func.bm25(_FTS_TABLE) if ranked else literal(0)
-    hits = (
-        select(item_search.c.rowid.label("id"), score.label("rank"))
-        .where(_FTS_TABLE.op("MATCH")(fts_expression(terms)))
-        .cte("hits")
-        .prefix_with("MATERIALIZED")
-    )
-    found = select(Item).join(hits, hits.c.id == Item.id)
-    return found, [hits.c.rank] if ranked else []  # bm25: lower is better
-
-
-def _postgres_match(terms: list[str], ranked: bool) -> tuple[Select[Item], list[Any]]:
-    found = select(Item).where(
-        *(Item.search_text.like(_like_pattern(needle(term)), escape="\\") for term in terms)
-    )
-    if not ranked:
-        return found, []
-    similarity = func.similarity(func.lower(Item.title), " ".join(terms).lower())
-    return found, [similarity.desc()]
-
-
 def fts_expression(terms: list[str]) -> str:
     """An FTS5 query requiring every term's needle as a phrase: ``"floral" AND " 茶 "``.
     Quoting makes operators and punctuation in user input plain text."""
@@ -163,15 +203,16 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _order(sort: Sort, rank: list[Any]) -> list[Any]:
-    newest = Item.list_time.desc().nulls_last()
+def _order(sort: Sort, keys: Any, rank: list[Any]) -> list[Any]:
+    """ORDER BY terms over ``keys``: the Item class, or a CTE's columns with the same names."""
+    newest = keys.list_time.desc().nulls_last()
     if sort == "price_asc":
-        return [Item.price.asc()]
+        return [keys.price.asc()]
     if sort == "price_desc":
-        return [Item.price.desc()]
+        return [keys.price.desc()]
     if sort == "sales":
-        return [Item.sold_quantity.desc()]
+        return [keys.sold_quantity.desc()]
     if sort == "newest":
         return [newest]
-    # relevance; with no text score (browsing, or short terms on SQLite) best sellers lead
-    return [*rank, Item.sold_quantity.desc(), newest]
+    # relevance; with no terms to score, best sellers lead
+    return [*rank, keys.sold_quantity.desc(), newest]
