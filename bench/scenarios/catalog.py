@@ -158,12 +158,19 @@ def prepare(
 
 
 def cache_key(items: int, shops: int) -> str:
-    """Seed parameters plus a hash of the migrations and the seed code: any change to those
-    means a reseed."""
+    """Seed parameters plus a hash of what decides the seeded rows (the migrations, the seed
+    code, the models and the indexed search text): any change to those means a reseed."""
     from mercato.kit.migrate import MIGRATIONS
 
+    package = MIGRATIONS.parent
+    sources = [
+        *MIGRATIONS.rglob("*.py"),
+        *(package / "demo").rglob("*.py"),
+        *(package / "models").rglob("*.py"),
+        package / "kit" / "searchtext.py",
+    ]
     digest = hashlib.sha256()
-    for path in sorted([*MIGRATIONS.rglob("*.py"), *(MIGRATIONS.parent / "demo").rglob("*.py")]):
+    for path in sorted(sources):
         digest.update(path.read_bytes())
     return f"{items}x{shops}-{digest.hexdigest()[:10]}"
 

@@ -26,6 +26,13 @@ def test_short_needles_only_match_real_pieces(title_words: list[str], term: str)
         assert term.lower() in title.lower()
 
 
+@given(st.lists(words, min_size=1, max_size=5))
+def test_punctuation_matches_only_when_the_title_has_it(title_words: list[str]) -> None:
+    text = search_text(" ".join(title_words))
+    for term in ("|", "||", ";", " "):
+        assert (needle(term) in text) == (term.strip() != "" and term in " ".join(title_words))
+
+
 def test_shape() -> None:
-    assert search_text("T恤 5G") == "t恤 5g | 5 5g g t t恤 恤 "
+    assert search_text("T恤 5G") == "t恤 5g 5 5g g t t恤 恤 "
     assert needle("手机") == " 手机 " and needle("DRESS") == "dress"

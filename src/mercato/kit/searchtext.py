@@ -20,8 +20,9 @@ def search_text(title: str) -> str:
     pieces = {
         word[i : i + n] for word in folded.split() for n in (1, 2) for i in range(len(word) - n + 1)
     }
-    # The leading and trailing spaces make every piece a whole word, the last one included.
-    return f"{folded} | {' '.join(sorted(pieces))} "
+    # Spaces only between and after the pieces: a query term never holds whitespace, so no
+    # needle can match a separator, and the trailing space makes the last piece a whole word.
+    return f"{folded} {' '.join(sorted(pieces))} "
 
 
 def needle(term: str) -> str:
