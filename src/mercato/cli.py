@@ -22,7 +22,7 @@ console = Console()
 
 DEMO_PASSWORD = "mercato-demo"
 DEMO_ACCOUNTS = {
-    "demo_buyer": "a buyer with an address book and wallet",
+    "demo_buyer": "a buyer",
     "demo_seller": "owns the first demo shop",
     "demo_dev": "a developer",
     "demo_operator": "runs the marketplace",
