@@ -85,6 +85,16 @@ async def get_category(session: AsyncSession, cid: int) -> Category:
     return category
 
 
+async def listing_category(session: AsyncSession, cid: int) -> Category:
+    """The category if new items can be listed in it (open, and a leaf); otherwise
+    ValidationFailed on ``category_id`` naming the rule."""
+    problems = _Problems()
+    rules = await _category_rules(session, cid, problems)
+    _raise_if(problems.items)
+    assert rules is not None
+    return rules.category
+
+
 async def category_props(session: AsyncSession, cid: int) -> list[ItemProp]:
     """The category's props in display order, each with its values loaded."""
     await get_category(session, cid)
@@ -355,7 +365,7 @@ async def _category_rules(session: AsyncSession, cid: int, problems: _Problems) 
     elif category.status != "normal":
         problems.add("category_id", "category_status", "this category is closed")
     elif category.is_parent:
-        problems.add("category_id", "leaf_category", "choose a category with no subcategories")
+        problems.add("category_id", "leaf_category", "choose a category without subcategories")
     else:
         return _Rules(category, await repo.category_props(session, cid))
     return None

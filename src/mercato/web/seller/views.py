@@ -612,12 +612,9 @@ async def _leaf_category(request: Request, raw: str) -> tuple[Category | None, s
     """The category named in the URL if items can go there, or why they cannot."""
     try:
         async with db_of(request).read() as session:
-            category = await catalog.get_category(session, int(raw) if raw.isdigit() else 0)
-    except NotFound:
-        return None, "没有这个类目 No such category"
-    if category.is_parent or category.status != "normal":
-        return None, "请选择最末一级类目 Choose a category without subcategories"
-    return category, None
+            return await catalog.listing_category(session, int(raw) if raw.isdigit() else 0), None
+    except ValidationFailed as exc:
+        return None, exc.problems[0].message.capitalize()
 
 
 async def _own_detail(request: Request, user: User, item_id: int) -> ItemDetail:
