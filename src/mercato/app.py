@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
-from mercato import __version__
+from mercato import __version__  # timers: registers the job handlers
 from mercato.config import Settings
+from mercato.events.jobs import JobRunner
 from mercato.kit.db import Database
 from mercato.kit.storage import LocalStorage
 from mercato.web import errors
@@ -29,9 +30,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings.resolved_database_url)
+        # Durable timers run here unless a separate `mercato worker` runs them.
+        app.state.job_runner = JobRunner(app.state.db) if settings.run_jobs else None
         try:
+            if app.state.job_runner is not None:
+                await app.state.job_runner.start()
             yield
         finally:
+            if app.state.job_runner is not None:
+                await app.state.job_runner.stop()
             await app.state.db.dispose()
 
     app = FastAPI(

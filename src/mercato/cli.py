@@ -1,4 +1,4 @@
-"""The ``mercato`` command: demo, serve, db, seed."""
+"""The ``mercato`` command: demo, serve, worker, db, seed."""
 
 from __future__ import annotations
 
@@ -170,6 +170,36 @@ def serve(
     settings = _settings(data_dir)
     asyncio.run(_ensure_current(settings))
     _run_server(host, port, workers)
+
+
+@app.command()
+def worker(
+    interval: Annotated[
+        float, typer.Option(min=0.05, max=3600, help="Seconds between polls for due jobs.")
+    ] = 1.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Run durable jobs and timers until Ctrl-C (set MERCATO_RUN_JOBS=false on the servers)."""
+    from mercato import timers  # noqa: F401  (registers the job handlers)
+    from mercato.events.jobs import JobRunner
+
+    settings = _settings(data_dir)
+    asyncio.run(_ensure_current(settings))
+
+    async def run() -> None:
+        async with _database(settings) as (db, _storage):
+            runner = JobRunner(db, interval=interval)
+            await runner.start()
+            console.print(f"[green]Running jobs[/] every {interval:g} s ({_safe_url(settings)})")
+            try:
+                await asyncio.Event().wait()  # until Ctrl-C cancels the run
+            finally:
+                await runner.stop()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        console.print("Worker stopped")
 
 
 @app.command()

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     session_days: int = Field(default=14, ge=1, le=365)
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=4096 * 4096, ge=1)
+    run_jobs: bool = Field(
+        default=True,
+        description="Run timers in this process; set false when a separate `mercato worker` "
+        "runs them",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -98,6 +98,8 @@ class Item(Timestamps, Base):
     location_state: Mapped[str] = mapped_column(String(32), default="")
     location_city: Mapped[str] = mapped_column(String(32), default="")
     pic_url: Mapped[str | None] = mapped_column(String(300))  # the major image, for lists
+    # Sequence of the last event recorded about this item (stock changes, …): 1, 2, 3, …
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # What the title search indexes (mercato.kit.searchtext); kept in step with the title.
     search_text: Mapped[str] = mapped_column(Text, default="")
 

@@ -1,0 +1,7 @@
+"""Every module that registers job handlers. A handler exists only once its module is
+imported, so each process that runs jobs (the server's runner, `mercato worker`) imports
+this one module rather than remembering the list."""
+
+from mercato.trade import timers as trade_timers
+
+__all__ = ["trade_timers"]

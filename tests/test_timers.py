@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from mercato import timers
+from mercato.events.jobs import registered_kinds
+
+
+def test_the_trade_timers_are_registered_wherever_jobs_run() -> None:
+    assert timers.trade_timers is not None
+    assert {"trade.close_unpaid", "trade.auto_confirm"} <= set(registered_kinds())
