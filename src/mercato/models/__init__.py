@@ -14,12 +14,16 @@ from mercato.models.catalog import (
 )
 from mercato.models.events import Job, OutboxEvent
 from mercato.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction, Payment
+from mercato.models.logistics import Carrier, Shipment, TrackingEvent
+from mercato.models.ratings import TradeRate
+from mercato.models.refunds import Refund
 from mercato.models.shops import Shop, ShopCategory
 from mercato.models.trade import Address, CartLine, Order, Trade
 
 __all__ = [
     "Address",
     "Base",
+    "Carrier",
     "CartLine",
     "Category",
     "Item",
@@ -35,11 +39,15 @@ __all__ = [
     "OutboxEvent",
     "Payment",
     "PropValue",
+    "Refund",
     "Role",
+    "Shipment",
     "Shop",
     "ShopCategory",
     "Sku",
+    "TrackingEvent",
     "Trade",
+    "TradeRate",
     "User",
     "UserRole",
     "WebSession",
