@@ -15,7 +15,10 @@ from mercato.kit.clock import utcnow
 from mercato.kit.db import Database
 from mercato.kit.passwords import verify_password
 from mercato.kit.storage import LocalStorage
-from mercato.models import Base, Item
+from mercato.ledger.accounts import wallet
+from mercato.ledger.service import balance, trial_balance, unbalanced_transactions
+from mercato.models import Base, Item, User
+from mercato.trade.service import list_addresses
 
 T = Base.metadata.tables
 PASSWORD = "demo-pass-123"
@@ -102,6 +105,36 @@ class TestSeedDemo:
             first.skus,
         )
         assert await count(db, "items") == first.items
+
+    async def test_demo_buyers_have_money_and_demo_buyer_an_address(
+        self, db: Database, storage: LocalStorage
+    ) -> None:
+        # when
+        await seed_demo(db, storage, password=PASSWORD)
+        again = await seed_demo(db, storage, password=PASSWORD)
+
+        # then
+        assert not again.created
+        users = {r.nick: r.id for r in await rows(db, select(T["users"].c.nick, T["users"].c.id))}
+        async with db.read() as session:
+            balances = {nick: await balance(session, wallet(uid)) for nick, uid in users.items()}
+            assert await trial_balance(session) == 0
+            assert await unbalanced_transactions(session) == []
+            demo_buyer = await session.get(User, users["demo_buyer"])
+            assert demo_buyer is not None
+            addresses = await list_addresses(session, demo_buyer)
+        for nick in ("demo_buyer", "demo_seller", "demo_dev", "xiaoming88"):
+            assert balances[nick] == seed_module.DEMO_WALLET_FEN == 2_000_000, nick
+        assert balances["demo_operator"] == 0
+        buyer_nicks = {nick for nick, amount in balances.items() if amount}
+        sql = text(
+            "SELECT u.nick FROM users u JOIN user_roles r ON r.user_id = u.id "
+            "WHERE r.role = 'buyer'"
+        )
+        roles = await rows(db, sql)
+        assert buyer_nicks == {r.nick for r in roles}
+        assert len(addresses) == 1 and addresses[0].is_default
+        assert addresses[0].city == "杭州市"
 
     async def test_every_account_signs_in_with_the_password(
         self, db: Database, storage: LocalStorage

@@ -89,6 +89,34 @@ async def test_a_done_or_dead_key_can_be_scheduled_again(db: Database, register:
     assert await _runs(db, "s") == 2
 
 
+async def test_a_handler_can_schedule_its_own_key_again(
+    db: Database, register: Register, moving_clock: None
+) -> None:
+    # given a repeating timer that records a run and comes back an hour later, three times
+    async def repeat(session: AsyncSession, payload: dict[str, Any]) -> None:
+        await _side_effect(session, payload)
+        if payload["left"] > 1:
+            left = payload["left"] - 1
+            await schedule(
+                session,
+                kind=kind,
+                key="repeat",
+                run_at=utcnow() + timedelta(hours=1),
+                payload={**payload, "left": left},
+            )
+
+    kind = register(repeat)
+    await _schedule(db, kind, "repeat", timedelta(0), subject="r", left=3)
+    # when the clock moves an hour between rounds
+    for _ in range(5):
+        await run_due(db)
+        clock.advance(timedelta(hours=1, seconds=1))
+    # then it ran three times and is done
+    assert await _runs(db, "r") == 3
+    [job] = await _jobs(db)
+    assert (job.status, job.payload["left"]) == ("done", 1)
+
+
 async def test_naive_run_at_is_refused(db: Database, register: Register) -> None:
     kind = register(_side_effect)
     with pytest.raises(ValueError, match="naive"):

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from mercato.demo import data
 from mercato.demo.build import (
@@ -48,7 +48,10 @@ from mercato.kit.clock import utcnow
 from mercato.kit.db import Database
 from mercato.kit.passwords import hash_password
 from mercato.kit.storage import Storage
-from mercato.models import Base
+from mercato.ledger.service import deposit
+from mercato.models import Base, User
+from mercato.trade.schemas import AddressInput
+from mercato.trade.service import add_address
 
 Progress = Callable[[str, int, int], None]
 
@@ -146,6 +149,18 @@ def _pool_index(leaf_key: str, variant: int) -> int:
 DEMO_SEED = 20_240_601
 ITEMS_PER_LEAF = 15
 EXTRA_ITEMS = {"dress": 5, "tshirt": 3, "phone": 3}
+DEMO_BUYER = "demo_buyer"
+DEMO_WALLET_FEN = 2_000_000  # ¥20,000 in every demo buyer's wallet
+DEMO_BUYER_ADDRESS = {
+    "name": "王小明",
+    "mobile": "13800138000",
+    "state": "浙江省",
+    "city": "杭州市",
+    "district": "西湖区",
+    "address": "文三路 100 号 1 幢 501 室",
+    "zip": "310012",
+    "is_default": True,
+}
 
 
 async def _count(conn: AsyncConnection, table: str) -> int:
@@ -213,7 +228,8 @@ async def seed_demo(
     password: str,
     progress: Progress | None = None,
 ) -> DemoSummary:
-    """Fill an empty marketplace with the demo: categories, accounts, shops and ~350 items.
+    """Fill an empty marketplace with the demo: categories, accounts, shops and ~350 items,
+    ¥20,000 in every buying account's wallet and an address book entry for demo_buyer.
 
     Does nothing (``created=False``) when the database already has users. Every account's
     password is ``password``. ``progress(label, done, total)`` is called as pictures are
@@ -256,6 +272,7 @@ async def seed_demo(
         shops = await _demo_shops(conn, ids, rng, now, user_ids, logos)
         rows = await _demo_items(conn, ids, tree, shops, planned, storage)
         await ids.finish()
+        await _demo_wallets_and_address(session, user_ids)
         report("items", len(planned), len(planned))
     return DemoSummary(
         created=True,
@@ -391,6 +408,25 @@ def _user_row(
         "created_at": joined,
         "modified_at": now,
     }
+
+
+def _demo_buyer_nicks() -> list[str]:
+    """Every demo account that buys: the demo accounts with the buyer role, the shop
+    owners (who also buy) and the buyer-only accounts."""
+    nicks = [nick for nick, roles in DEMO_ACCOUNTS if "buyer" in roles]
+    nicks += [s.nick for s in SHOPS] + list(BUYER_NICKS)
+    return list(dict.fromkeys(nicks))
+
+
+async def _demo_wallets_and_address(session: AsyncSession, user_ids: dict[str, int]) -> None:
+    """Money in every demo buyer's wallet, and an address for demo_buyer, so checkout and
+    payment work in the demo straight away. Same transaction as the rest of the seed."""
+    for nick in _demo_buyer_nicks():
+        uid = user_ids[nick]
+        await deposit(session, uid, DEMO_WALLET_FEN, key=f"demo-topup:{uid}")
+    buyer = await session.get(User, user_ids[DEMO_BUYER])
+    assert buyer is not None
+    await add_address(session, buyer, AddressInput.model_validate(DEMO_BUYER_ADDRESS))
 
 
 # --- bulk -------------------------------------------------------------------------------

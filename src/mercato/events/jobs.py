@@ -189,9 +189,14 @@ async def _run_one(db: Database, claim: _Claim, *, worker: str, max_attempts: in
                 return False
             ran = True
             await fn(session, dict(job.payload))
-            job.status = DONE
-            job.last_error = None
-            job.locked_until = None
+            # Only a row that still carries our lease is done: the handler may have scheduled
+            # its own key again (a repeating timer; the lease is cleared) or cancelled it.
+            await session.execute(
+                update(Job)
+                .where(Job.id == claim.id, Job.locked_until == claim.lease)
+                .values(status=DONE, last_error=None, locked_until=None)
+                .execution_options(synchronize_session=False)
+            )
     except Exception as exc:
         if not ran:
             raise

@@ -16,6 +16,7 @@ from mercato.models import (
     Item,
     ItemProp,
     PropValue,
+    Refund,
     Shop,
     Sku,
     Trade,
@@ -313,3 +314,16 @@ async def list_trades(
         query.order_by(Trade.created.desc(), Trade.id.desc()).offset(page.offset).limit(page.size)
     )
     return Page(items=list(rows), total=int(total or 0), request=page)
+
+
+# ---------------------------------------------------------------- refunds
+
+
+async def refunded_by_order(session: AsyncSession, trade_id: int) -> dict[int, int]:
+    """Fen refunded (refunds in SUCCESS) per order of a trade."""
+    rows = await session.execute(
+        select(Refund.order_id, func.sum(Refund.refund_fee))
+        .where(Refund.trade_id == trade_id, Refund.status == "SUCCESS")
+        .group_by(Refund.order_id)
+    )
+    return {int(oid): int(total or 0) for oid, total in rows.all()}

@@ -31,6 +31,7 @@ from mercato.trade import events as ev
 from mercato.trade import repository as repo
 from mercato.trade.schemas import (
     STATUSES,
+    TRADE_CLOSED,
     TRADE_CLOSED_BY_TAOBAO,
     TRADE_FINISHED,
     WAIT_BUYER_CONFIRM_GOODS,
@@ -844,19 +845,26 @@ async def _finish(session: AsyncSession, trade: Trade) -> None:
     _set_status(trade, TRADE_FINISHED, now)
     trade.end_time = now
     trade.timeout_action_time = None
+    # Refunds may have taken part of the escrow: release what remains, with commission
+    # only on what each order still keeps.
+    refunded = await refunded_by_order(session, trade.id)
     commission = 0
     for order in trade.orders:
         order.end_time = now
         rate = payments.commission_rate(order.category_id)
-        commission += payments.commission_for(order.payment, rate)
+        kept = max(order.payment - refunded.get(order.id, 0), 0)
+        commission += payments.commission_for(kept, rate)
+    held = await payments.escrow_held(session, trade.id)
+    commission = min(commission, held)
     trade.commission_fee = commission
-    await payments.release_to_seller(
-        session,
-        trade_id=trade.id,
-        seller_id=trade.seller_id,
-        amount=trade.payment,
-        commission=commission,
-    )
+    if held > 0:
+        await payments.release_to_seller(
+            session,
+            trade_id=trade.id,
+            seller_id=trade.seller_id,
+            amount=held,
+            commission=commission,
+        )
     await jobs.cancel(session, confirm_job_key(trade.id))
     await _trade_event(session, trade, ev.TRADE_SUCCESS)
     await session.flush()
@@ -1014,3 +1022,29 @@ async def get_seller_trade(session: AsyncSession, seller: User, tid: int) -> Tra
     if trade is None:
         raise NotFound(f"trade {tid} does not exist")
     return trade
+
+
+# ---------------------------------------------------------------- refunds
+
+
+async def refunded_by_order(session: AsyncSession, tid: int) -> dict[int, int]:
+    """Fen refunded (refunds in SUCCESS) per order of a trade."""
+    return await repo.refunded_by_order(session, tid)
+
+
+async def close_after_refund(session: AsyncSession, trade: Trade) -> None:
+    """Every order of a paid (or finished) trade was refunded in full: the trade closes
+    (TRADE_CLOSED), its auto-confirm timer goes, and stock comes back if it never shipped.
+    The caller (the refunds service) holds the trade's lock and has checked the refunds."""
+    now = utcnow()
+    shipped = trade.consign_time is not None
+    _set_status(trade, TRADE_CLOSED, now)
+    trade.end_time = now
+    trade.timeout_action_time = None
+    for order in trade.orders:
+        order.end_time = now
+    if not shipped:
+        await _give_back(session, trade)
+    await jobs.cancel(session, confirm_job_key(trade.id))
+    await _trade_event(session, trade, ev.TRADE_CLOSE)
+    await session.flush()

@@ -1,0 +1,1 @@
+"""Logistics: carriers (reference data), offline shipping, parcels and their tracking."""

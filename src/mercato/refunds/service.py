@@ -1,0 +1,550 @@
+"""The refund state machine (TOP's Refund, Alipay-style escrow).
+
+::
+
+    request ─► WAIT_SELLER_AGREE ──agree (REFUND)────────────────────────────► SUCCESS
+                 │   │  └─agree (REFUND_AND_RETURN)─► WAIT_BUYER_RETURN_GOODS
+                 │   │                                   │ buyer returns goods
+                 │   │                                   ▼
+                 │   │                             WAIT_SELLER_CONFIRM_GOODS ─confirm─► SUCCESS
+                 │   └─refuse─► SELLER_REFUSE_BUYER ◄──refuse──┘
+                 │                │ buyer asks the operator (cs_status 1)
+                 │                └─ operator decides (cs_status 2) ─► SUCCESS or CLOSED
+                 └─ the buyer may close any refund not yet SUCCESS ─► CLOSED
+
+Services flush; the caller's unit of work commits. Every transition locks the trade and
+then the refund (the trade service's lock order), checks the current status first and
+changes nothing when the move is not allowed (Conflict ``illegal_transition``). Events go
+to the outbox (subject ``refund:<id>``) and the auto-agree timer to the jobs table, in the
+same transaction. See docs/refunds.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.events import jobs, outbox
+from mercato.kit.clock import utcnow
+from mercato.kit.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
+from mercato.kit.pagination import Page, PageRequest
+from mercato.ledger.accounts import SANDBOX_CHANNEL, seller, wallet
+from mercato.ledger.service import balance, lock_account, post, transaction_by_key
+from mercato.models import Order, Payment, Refund, Trade, User
+from mercato.models.accounts import Role
+from mercato.payments import service as payments
+from mercato.refunds import events as ev
+from mercato.refunds.schemas import (
+    AFTERSALE,
+    BUYER_NOT_RECEIVED,
+    BUYER_RECEIVED,
+    BUYER_RETURNED_GOODS,
+    CLOSED,
+    CS_DECIDED,
+    CS_NONE,
+    CS_REQUESTED,
+    DISPUTE_TYPES,
+    MAX_COMPANY,
+    MAX_DESC,
+    MAX_REASON,
+    MAX_REFUSE_REASON,
+    MAX_WAYBILL,
+    ONSALE,
+    OPEN_STATUSES,
+    REFUND,
+    REFUND_AND_RETURN,
+    SELLER_REFUSE_BUYER,
+    STATUSES,
+    SUCCESS,
+    WAIT_BUYER_RETURN_GOODS,
+    WAIT_SELLER_AGREE,
+    WAIT_SELLER_CONFIRM_GOODS,
+)
+from mercato.trade import repository as trade_repo
+from mercato.trade import service as trade_service
+from mercato.trade.schemas import (
+    TRADE_FINISHED,
+    WAIT_BUYER_CONFIRM_GOODS,
+    WAIT_SELLER_SEND_GOODS,
+)
+
+# Timers; the lead wires these to settings.
+AUTO_AGREE_AFTER = timedelta(days=5)  # the seller ignores a request this long: agreed
+AFTERSALE_WINDOW = timedelta(days=15)  # after a trade finished, refunds stay possible
+
+AUTO_AGREE_JOB = "refund.auto_agree"
+
+
+class SellerShortfall(Conflict):
+    """An after-sale refund: the seller's account holds less than the refund."""
+
+    code = "seller_insufficient_funds"
+
+
+def auto_agree_key(refund_id: int) -> str:
+    return f"refund_agree:{refund_id}"
+
+
+def payout_key(refund_id: int) -> str:
+    """The payments key of a refund's payout (ledger key ``refund:refund:<id>``)."""
+    return f"refund:{refund_id}"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _illegal(refund: Refund, to: str) -> Conflict:
+    return Conflict(
+        f"refund {refund.id} cannot go from {refund.status} to {to}", code="illegal_transition"
+    )
+
+
+async def _refund_event(session: AsyncSession, refund: Refund, topic: str) -> None:
+    """Record a refund event with the refund's next sequence number; the seller hears it."""
+    nicks = await trade_repo.user_nicks(session, {refund.buyer_id, refund.seller_id})
+    refund.event_seq = (refund.event_seq or 0) + 1
+    content = ev.refund_content(
+        refund,
+        buyer_nick=nicks.get(refund.buyer_id, ""),
+        seller_nick=nicks.get(refund.seller_id, ""),
+    )
+    await outbox.record_event(
+        session,
+        topic=topic,
+        subject=ev.refund_subject(refund.id),
+        seq=refund.event_seq,
+        user_id=refund.seller_id,
+        user_nick=nicks.get(refund.seller_id),
+        content=content,
+    )
+
+
+def _order_of(trade: Trade, refund: Refund) -> Order:
+    return next(o for o in trade.orders if o.id == refund.order_id)
+
+
+async def _move(
+    session: AsyncSession, refund: Refund, trade: Trade, status: str, topic: str
+) -> None:
+    """Set the refund's (and its order's) status and record the event."""
+    refund.status = status
+    refund.modified = utcnow()
+    order = _order_of(trade, refund)
+    order.refund_status = status
+    order.refund_id = refund.id
+    trade.modified = refund.modified
+    if status != WAIT_SELLER_AGREE:
+        refund.timeout_action_time = None
+        await jobs.cancel(session, auto_agree_key(refund.id))
+    await _refund_event(session, refund, topic)
+
+
+async def _locked(
+    session: AsyncSession,
+    refund_id: int,
+    *,
+    buyer_id: int | None = None,
+    seller_id: int | None = None,
+) -> tuple[Refund, Trade]:
+    """The refund (of this buyer or seller, if given) and its trade, both locked: the trade
+    first, then the refund, so refunds and trade transitions take locks in one order."""
+    query = select(Refund.trade_id).where(Refund.id == refund_id)
+    if buyer_id is not None:
+        query = query.where(Refund.buyer_id == buyer_id)
+    if seller_id is not None:
+        query = query.where(Refund.seller_id == seller_id)
+    trade_id = await session.scalar(query)
+    if trade_id is None:
+        raise NotFound(f"refund {refund_id} does not exist")
+    trades = await trade_repo.trades_for_update(session, [trade_id])
+    refund = await session.scalar(
+        select(Refund)
+        .where(Refund.id == refund_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if not trades or refund is None:
+        raise NotFound(f"refund {refund_id} does not exist")
+    return refund, trades[0]
+
+
+async def payment_channel(session: AsyncSession, trade_id: int) -> str:
+    """The channel that paid the trade (``wallet`` or ``sandbox``): the paid Payment whose
+    comma list of trade ids names it; ``wallet`` when none is found."""
+    tid = str(int(trade_id))
+    rows = await session.scalars(
+        select(Payment)
+        .where(
+            Payment.status == "paid",
+            Payment.trade_ids.contains(tid),
+        )
+        .order_by(Payment.id)
+    )
+    for payment in rows:
+        if tid in payment.trade_ids.split(","):
+            return payment.channel
+    return "wallet"
+
+
+async def _pay_out(session: AsyncSession, refund: Refund, trade: Trade) -> None:
+    """Send the refund's money back to where the buyer paid from.
+
+    Before the trade finished the money is still in escrow (``refund_to_buyer``). After it
+    finished (aftersale) the seller was paid, so the seller's account pays it back; the
+    commission already taken is not returned. Idempotent by the refund's id either way.
+    """
+    channel = await payment_channel(session, trade.id)
+    key = payout_key(refund.id)
+    if trade.status != TRADE_FINISHED:
+        await payments.refund_to_buyer(
+            session,
+            trade_id=trade.id,
+            buyer_id=refund.buyer_id,
+            amount=refund.refund_fee,
+            channel=channel,
+            key=key,
+        )
+        return
+    ledger_key = f"refund:{key}"
+    source = seller(refund.seller_id)
+    await lock_account(session, source)
+    if await transaction_by_key(session, ledger_key) is not None:
+        return
+    held = await balance(session, source)
+    if held < refund.refund_fee:
+        raise SellerShortfall(
+            f"the seller's account holds {held} fen; the refund needs {refund.refund_fee}"
+        )
+    target = wallet(refund.buyer_id) if channel == "wallet" else SANDBOX_CHANNEL
+    await post(
+        session,
+        key=ledger_key,
+        kind="refund",
+        entries=[(source, -refund.refund_fee), (target, refund.refund_fee)],
+        trade_id=trade.id,
+        memo=f"after-sale refund {refund.id} to buyer {refund.buyer_id} via {channel}",
+    )
+
+
+async def _succeed(session: AsyncSession, refund: Refund, trade: Trade) -> None:
+    """Pay out, mark SUCCESS, and close the trade when every order is refunded in full."""
+    await _pay_out(session, refund, trade)
+    await _move(session, refund, trade, SUCCESS, ev.REFUND_SUCCESS)
+    await session.flush()
+    refunded = await trade_service.refunded_by_order(session, trade.id)
+    if trade.status in trade_service.PAID_STATUSES and all(
+        refunded.get(order.id, 0) >= order.payment for order in trade.orders
+    ):
+        await trade_service.close_after_refund(session, trade)
+    await session.flush()
+
+
+async def _agree(session: AsyncSession, refund: Refund, trade: Trade) -> None:
+    if refund.status != WAIT_SELLER_AGREE:
+        to = SUCCESS if refund.dispute_type == REFUND else WAIT_BUYER_RETURN_GOODS
+        raise _illegal(refund, to)
+    if refund.dispute_type == REFUND:
+        refund.modified = utcnow()
+        await _refund_event(session, refund, ev.REFUND_SELLER_AGREE)
+        await _succeed(session, refund, trade)
+    else:
+        await _move(session, refund, trade, WAIT_BUYER_RETURN_GOODS, ev.REFUND_SELLER_AGREE)
+        await session.flush()
+
+
+# ---------------------------------------------------------------- the buyer asks
+
+
+def _check_request(dispute_type: str, refund_fee: int, reason: str, desc: str) -> None:
+    problems: list[FieldProblem] = []
+    if dispute_type not in DISPUTE_TYPES:
+        problems.append(
+            FieldProblem("dispute_type", "choice", "must be REFUND or REFUND_AND_RETURN")
+        )
+    if isinstance(refund_fee, bool) or not isinstance(refund_fee, int) or refund_fee <= 0:
+        problems.append(FieldProblem("refund_fee", "min", "must be at least 0.01"))
+    if not reason.strip():
+        problems.append(FieldProblem("reason", "required", "is required"))
+    elif len(reason.strip()) > MAX_REASON:
+        problems.append(FieldProblem("reason", "max_length", f"at most {MAX_REASON} characters"))
+    if len(desc) > MAX_DESC:
+        problems.append(FieldProblem("desc", "max_length", f"at most {MAX_DESC} characters"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+async def request_refund(
+    session: AsyncSession,
+    buyer: User,
+    *,
+    tid: int,
+    oid: int,
+    dispute_type: str,
+    refund_fee: int,
+    reason: str,
+    desc: str = "",
+    auto_agree_after: timedelta = AUTO_AGREE_AFTER,
+) -> Refund:
+    """The buyer asks for (part of) an order's payment back, optionally returning the goods.
+
+    The trade must be paid (waiting to ship or shipped) or finished at most
+    ``AFTERSALE_WINDOW`` ago (an after-sale refund); goods can be returned only once they
+    were shipped; the order must have no open refund; ``refund_fee`` is at most what the
+    order paid less what was already refunded on it (rule ``max_refund``). The seller has
+    ``auto_agree_after`` to answer, after which the request is agreed for them.
+    """
+    _check_request(dispute_type, refund_fee, reason, desc)
+    trade = await trade_repo.buyer_trade(session, buyer.id, tid, for_update=True)
+    if trade is None:
+        raise NotFound(f"trade {tid} does not exist")
+    order = next((o for o in trade.orders if o.id == oid), None)
+    if order is None:
+        raise NotFound(f"order {oid} does not exist in trade {tid}")
+    now = utcnow()
+    if trade.status in (WAIT_SELLER_SEND_GOODS, WAIT_BUYER_CONFIRM_GOODS):
+        phase = ONSALE
+    elif (
+        trade.status == TRADE_FINISHED
+        and trade.end_time is not None
+        and now <= trade.end_time + AFTERSALE_WINDOW
+    ):
+        phase = AFTERSALE
+    else:
+        raise Conflict(
+            f"order {oid} of trade {tid} ({trade.status}) cannot go from "
+            f"{order.refund_status} to {WAIT_SELLER_AGREE}",
+            code="illegal_transition",
+        )
+    shipped = trade.consign_time is not None
+    if dispute_type == REFUND_AND_RETURN and not shipped:
+        raise ValidationFailed.one(
+            "dispute_type", "return_after_shipping", "goods can be returned only once shipped"
+        )
+    if order.refund_status in OPEN_STATUSES:
+        raise Conflict(
+            f"order {oid} already has an open refund ({order.refund_status})",
+            code="refund_open",
+        )
+    refunded = (await trade_service.refunded_by_order(session, trade.id)).get(order.id, 0)
+    left = order.payment - refunded
+    if refund_fee > left:
+        raise ValidationFailed.one(
+            "refund_fee", "max_refund", f"at most {left} fen can be refunded on this order"
+        )
+    if phase == AFTERSALE or (shipped and dispute_type == REFUND_AND_RETURN):
+        good_status = BUYER_RECEIVED
+    else:
+        good_status = BUYER_NOT_RECEIVED
+    agree_at = now + auto_agree_after
+    refund = Refund(
+        trade_id=trade.id,
+        order_id=order.id,
+        buyer_id=buyer.id,
+        seller_id=trade.seller_id,
+        dispute_type=dispute_type,
+        has_good_return=dispute_type == REFUND_AND_RETURN,
+        refund_fee=refund_fee,
+        reason=reason.strip(),
+        desc=desc,
+        status=WAIT_SELLER_AGREE,
+        good_status=good_status,
+        refund_phase=phase,
+        seller_refuse_reason="",
+        cs_status=CS_NONE,
+        created=now,
+        modified=now,
+        timeout_action_time=agree_at,
+        event_seq=0,
+    )
+    session.add(refund)
+    await session.flush()
+    order.refund_status = WAIT_SELLER_AGREE
+    order.refund_id = refund.id
+    trade.modified = now
+    await jobs.schedule(
+        session,
+        kind=AUTO_AGREE_JOB,
+        key=auto_agree_key(refund.id),
+        run_at=agree_at,
+        payload={"refund_id": refund.id},
+    )
+    await _refund_event(session, refund, ev.REFUND_CREATED)
+    await session.flush()
+    return refund
+
+
+# ---------------------------------------------------------------- transitions
+
+
+async def seller_agree(session: AsyncSession, seller_user: User, refund_id: int) -> Refund:
+    """The seller agrees: a money-only refund is paid out (SUCCESS); a return waits for the
+    goods (WAIT_BUYER_RETURN_GOODS)."""
+    refund, trade = await _locked(session, refund_id, seller_id=seller_user.id)
+    await _agree(session, refund, trade)
+    return refund
+
+
+async def auto_agree_timeout(session: AsyncSession, refund_id: int) -> Refund | None:
+    """The timer's agreement: a request still waiting for the seller is agreed; any other
+    refund (answered, closed, gone) is left alone, so the timer may run any number of times."""
+    trade_id = await session.scalar(select(Refund.trade_id).where(Refund.id == refund_id))
+    if trade_id is None:
+        return None
+    refund, trade = await _locked(session, refund_id)
+    if refund.status != WAIT_SELLER_AGREE:
+        return None
+    await _agree(session, refund, trade)
+    return refund
+
+
+async def seller_refuse(
+    session: AsyncSession, seller_user: User, refund_id: int, reason: str
+) -> Refund:
+    """The seller refuses a request (or the returned goods): SELLER_REFUSE_BUYER, with a
+    reason the buyer sees. The buyer may then close it or ask the operator."""
+    text = reason.strip()
+    if not text:
+        raise ValidationFailed.one("reason", "required", "is required")
+    if len(text) > MAX_REFUSE_REASON:
+        raise ValidationFailed.one(
+            "reason", "max_length", f"at most {MAX_REFUSE_REASON} characters"
+        )
+    refund, trade = await _locked(session, refund_id, seller_id=seller_user.id)
+    if refund.status not in (WAIT_SELLER_AGREE, WAIT_SELLER_CONFIRM_GOODS):
+        raise _illegal(refund, SELLER_REFUSE_BUYER)
+    refund.seller_refuse_reason = text
+    await _move(session, refund, trade, SELLER_REFUSE_BUYER, ev.REFUND_SELLER_REFUSE)
+    await session.flush()
+    return refund
+
+
+async def buyer_return_goods(
+    session: AsyncSession, buyer: User, refund_id: int, company_code: str, waybill: str
+) -> Refund:
+    """The buyer has sent the goods back: WAIT_SELLER_CONFIRM_GOODS, with the carrier code
+    and the return waybill. (Waybill patterns are not checked here yet.)"""
+    company = company_code.strip()
+    sid = waybill.strip()
+    problems: list[FieldProblem] = []
+    if not company:
+        problems.append(FieldProblem("company_code", "required", "is required"))
+    elif len(company) > MAX_COMPANY:
+        problems.append(
+            FieldProblem("company_code", "max_length", f"at most {MAX_COMPANY} characters")
+        )
+    if not sid:
+        problems.append(FieldProblem("waybill", "required", "is required"))
+    elif len(sid) > MAX_WAYBILL:
+        problems.append(FieldProblem("waybill", "max_length", f"at most {MAX_WAYBILL} characters"))
+    if problems:
+        raise ValidationFailed(problems)
+    refund, trade = await _locked(session, refund_id, buyer_id=buyer.id)
+    if refund.status != WAIT_BUYER_RETURN_GOODS:
+        raise _illegal(refund, WAIT_SELLER_CONFIRM_GOODS)
+    refund.return_company = company
+    refund.return_sid = sid
+    refund.good_status = BUYER_RETURNED_GOODS
+    await _move(session, refund, trade, WAIT_SELLER_CONFIRM_GOODS, ev.REFUND_BUYER_RETURN_GOODS)
+    await session.flush()
+    return refund
+
+
+async def seller_confirm_goods(session: AsyncSession, seller_user: User, refund_id: int) -> Refund:
+    """The seller has the goods back: the refund is paid out (SUCCESS)."""
+    refund, trade = await _locked(session, refund_id, seller_id=seller_user.id)
+    if refund.status != WAIT_SELLER_CONFIRM_GOODS:
+        raise _illegal(refund, SUCCESS)
+    await _succeed(session, refund, trade)
+    return refund
+
+
+async def buyer_close(session: AsyncSession, buyer: User, refund_id: int) -> Refund:
+    """The buyer withdraws a refund that has not succeeded: CLOSED."""
+    refund, trade = await _locked(session, refund_id, buyer_id=buyer.id)
+    if refund.status not in OPEN_STATUSES:
+        raise _illegal(refund, CLOSED)
+    await _move(session, refund, trade, CLOSED, ev.REFUND_CLOSED)
+    await session.flush()
+    return refund
+
+
+async def request_intervention(session: AsyncSession, buyer: User, refund_id: int) -> Refund:
+    """After the seller refused, the buyer asks the operator to decide (cs_status 1)."""
+    refund, _trade = await _locked(session, refund_id, buyer_id=buyer.id)
+    if refund.status != SELLER_REFUSE_BUYER or refund.cs_status != CS_NONE:
+        raise Conflict(
+            f"refund {refund.id} ({refund.status}, cs_status {refund.cs_status}) cannot go "
+            f"to intervention",
+            code="illegal_transition",
+        )
+    refund.cs_status = CS_REQUESTED
+    refund.modified = utcnow()
+    await _refund_event(session, refund, ev.INTER_APPLIED)
+    await session.flush()
+    return refund
+
+
+async def operator_decide(
+    session: AsyncSession, operator: User, refund_id: int, *, refund: bool
+) -> Refund:
+    """The operator settles a dispute the buyer brought: ``refund=True`` pays the buyer
+    (SUCCESS), ``False`` closes the refund (CLOSED); cs_status becomes 2 either way."""
+    if not operator.has_role(Role.operator):
+        raise PermissionDenied("only an operator decides refund disputes")
+    row, trade = await _locked(session, refund_id)
+    to = SUCCESS if refund else CLOSED
+    if row.status != SELLER_REFUSE_BUYER or row.cs_status != CS_REQUESTED:
+        raise _illegal(row, to)
+    row.cs_status = CS_DECIDED
+    row.modified = utcnow()
+    await _refund_event(session, row, ev.INTERVENED)
+    if refund:
+        await _succeed(session, row, trade)
+    else:
+        await _move(session, row, trade, CLOSED, ev.REFUND_CLOSED)
+        await session.flush()
+    return row
+
+
+# ---------------------------------------------------------------- reads
+
+
+async def _page(session: AsyncSession, query: Select[Refund], page: PageRequest) -> Page[Refund]:
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Refund.created.desc(), Refund.id.desc()).offset(page.offset).limit(page.size)
+    )
+    return Page(items=list(rows), total=int(total or 0), request=page)
+
+
+async def buyer_refunds(
+    session: AsyncSession, buyer: User, page: PageRequest | None = None
+) -> Page[Refund]:
+    """The buyer's refunds, newest first."""
+    return await _page(
+        session, select(Refund).where(Refund.buyer_id == buyer.id), page or PageRequest()
+    )
+
+
+async def seller_refunds(
+    session: AsyncSession, seller_user: User, status: str | None, page: PageRequest | None = None
+) -> Page[Refund]:
+    """The refunds the seller received, newest first, optionally of one status."""
+    query = select(Refund).where(Refund.seller_id == seller_user.id)
+    if status:
+        if status not in STATUSES:
+            raise ValidationFailed.one("status", "choice", f"unknown status {status}")
+        query = query.where(Refund.status == status)
+    return await _page(session, query, page or PageRequest())
+
+
+async def get_refund(session: AsyncSession, viewer: User, refund_id: int) -> Refund:
+    """A refund its buyer, its seller or an operator may see; NotFound for anyone else."""
+    refund = await session.get(Refund, refund_id)
+    if refund is None or not (
+        viewer.id in (refund.buyer_id, refund.seller_id) or viewer.has_role(Role.operator)
+    ):
+        raise NotFound(f"refund {refund_id} does not exist")
+    return refund
