@@ -17,6 +17,8 @@ from mercato.kit.db import Database
 from mercato.kit.storage import LocalStorage
 from mercato.web import errors
 from mercato.web.account.views import router as account_router
+from mercato.web.buyer.views import router as buyer_router
+from mercato.web.seller.trades import router as seller_trades_router
 from mercato.web.seller.views import router as seller_router
 from mercato.web.storefront.views import router as storefront_router
 
@@ -60,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(account_router)
     app.include_router(storefront_router)
+    app.include_router(buyer_router)
     app.include_router(seller_router)
+    app.include_router(seller_trades_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     return app

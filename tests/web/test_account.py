@@ -95,6 +95,18 @@ class TestSignIn:
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=/seller")
 
+    async def test_a_signed_out_form_post_returns_to_the_page_it_came_from(
+        self, anon: Browser
+    ) -> None:
+        await anon.get("/")
+        headers = {"referer": "http://testserver/item/7"}
+        response = await anon.post("/cart/1/update", {"quantity": "2"}, headers=headers)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login?next=/item/7"
+        elsewhere = {"referer": "https://evil.example/x"}
+        response = await anon.post("/cart/1/update", {"quantity": "2"}, headers=elsewhere)
+        assert response.headers["location"] == "/login?next=/"
+
 
 class TestCsrf:
     async def test_post_without_token_is_forbidden_and_changes_nothing(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlsplit
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato.kit.errors import AuthenticationRequired, MercatoError
+from mercato.web.forms import safe_next
 from mercato.web.templating import page
 
 TITLES = {
@@ -44,10 +47,20 @@ async def _render(request: Request, status: int, code: str, detail: str) -> Resp
 async def on_mercato_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MercatoError)
     if isinstance(exc, AuthenticationRequired) and not _wants_json(request):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(_come_back_to(request))}", status_code=303)
     if _wants_json(request):
         return JSONResponse(exc.as_dict(), status_code=exc.status)
     return await _render(request, exc.status, exc.code, exc.message)
+
+
+def _come_back_to(request: Request) -> str:
+    """Where to return after signing in: the page itself for a GET; for a form post (which a
+    GET cannot repeat) the local page the form was on."""
+    if request.method == "GET":
+        return request.url.path
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_site = not referer.netloc or referer.netloc == request.url.netloc
+    return safe_next(referer.path if same_site else None)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

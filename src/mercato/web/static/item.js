@@ -1,6 +1,7 @@
 /* Item page: image gallery and SKU selector. The page embeds the SKUs as JSON
    ("pid:vid;pid:vid" -> {sku_id, price, quantity}); picking one value per sale property shows
-   that SKU's price and stock. Values that lead to no SKU in stock are disabled. */
+   that SKU's price and stock and sets the add-to-cart form's sku_id, enabling its button.
+   Values that lead to no SKU in stock are disabled. */
 (function () {
   "use strict";
 
@@ -20,6 +21,8 @@
   var priceEl = document.getElementById("sku-price");
   var stockEl = document.getElementById("sku-stock");
   var hintEl = document.getElementById("sku-hint");
+  var skuInput = document.getElementById("buy-sku");
+  var buyButton = document.getElementById("add-to-cart-button");
   if (!dataEl || !groups.length) return;
 
   var skus = JSON.parse(dataEl.textContent || "{}");
@@ -84,12 +87,16 @@
       stockEl.textContent = "库存 Stock " + sku.quantity;
       hintEl.textContent = "";
       setQuantityMax(sku.quantity);
+      if (skuInput) skuInput.value = String(sku.sku_id);
+      if (buyButton) buyButton.disabled = sku.quantity <= 0;
     } else {
       priceEl.textContent = priceEl.getAttribute("data-default");
       stockEl.textContent = "库存 Stock " + stockEl.getAttribute("data-default");
       hintEl.textContent = "请选择 Please choose: " +
         missing.map(function (g) { return g.getAttribute("data-name"); }).join(" ");
       setQuantityMax(parseInt(stockEl.getAttribute("data-default"), 10) || 0);
+      if (skuInput) skuInput.value = "";
+      if (buyButton) buyButton.disabled = true;
     }
   }
 

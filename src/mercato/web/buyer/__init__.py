@@ -1,0 +1,1 @@
+"""The buyer's pages: cart, checkout, payment, my trades and the address book."""
