@@ -26,6 +26,23 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
         raise problems_from_pydantic(exc) from None
 
 
+MAX_PAGE = 1000
+
+
+def int_param(value: str | None, default: int | None = None) -> int | None:
+    """A positive whole number from a query string, or the default for anything else."""
+    try:
+        number = int((value or "").strip())
+    except ValueError:
+        return default
+    return number if number > 0 else default
+
+
+def page_param(request: Request) -> int:
+    """The ``?page=`` of a list: 1-based, anything malformed is page 1, capped."""
+    return min(int_param(request.query_params.get("page"), 1) or 1, MAX_PAGE)
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only local paths, so a crafted link cannot bounce a signed-in user to another site."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):

@@ -26,8 +26,7 @@ from mercato.trade import service as trade
 from mercato.trade.schemas import STATUSES, AddressInput, CheckoutLine
 from mercato.web.csrf import csrf_protect
 from mercato.web.deps import PathId, current_user, db_of, require_user
-from mercato.web.forms import form_dict, parse, safe_next
-from mercato.web.storefront.views import int_param, page_param
+from mercato.web.forms import form_dict, int_param, page_param, parse, safe_next
 from mercato.web.templating import page
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])

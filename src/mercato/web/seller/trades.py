@@ -27,7 +27,7 @@ from mercato.trade import schemas as ts
 from mercato.trade import service as trades
 from mercato.web.csrf import csrf_protect
 from mercato.web.deps import PathId, db_of, require_seller
-from mercato.web.forms import form_dict
+from mercato.web.forms import form_dict, page_param
 from mercato.web.templating import page
 
 router = APIRouter(prefix="/seller", dependencies=[Depends(csrf_protect)])
@@ -83,11 +83,6 @@ def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("msg", ""))
 
 
-def _page_param(request: Request) -> int:
-    raw = request.query_params.get("page", "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
-
-
 def _choice(request: Request, tabs: tuple[tuple[str, str], ...]) -> str | None:
     status = request.query_params.get("status", "")
     return status if status in dict(tabs) else None
@@ -101,7 +96,7 @@ async def trade_list(request: Request, user: User = Depends(require_seller)) -> 
     status = _choice(request, TRADE_TABS)
     async with db_of(request).read() as session:
         result = await trades.sold_trades(
-            session, user, status, PageRequest(_page_param(request), TRADES_PAGE_SIZE)
+            session, user, status, PageRequest(page_param(request), TRADES_PAGE_SIZE)
         )
         nicks = await trade_repo.user_nicks(session, {t.buyer_id for t in result.items})
     return await page(
@@ -239,7 +234,7 @@ async def refund_list(request: Request, user: User = Depends(require_seller)) ->
     status = _choice(request, REFUND_TABS)
     async with db_of(request).read() as session:
         result = await refunds.seller_refunds(
-            session, user, status, PageRequest(_page_param(request), REFUNDS_PAGE_SIZE)
+            session, user, status, PageRequest(page_param(request), REFUNDS_PAGE_SIZE)
         )
         nicks = await trade_repo.user_nicks(session, {r.buyer_id for r in result.items})
     return await page(
@@ -350,7 +345,7 @@ async def _ratings_page(
         shop = await shops.my_shop(session, user)
         summary = await ratings.shop_summary(session, shop.id)
         result = await ratings.shop_rates(
-            session, shop.id, PageRequest(_page_param(request), RATINGS_PAGE_SIZE)
+            session, shop.id, PageRequest(page_param(request), RATINGS_PAGE_SIZE)
         )
         nicks = await trade_repo.user_nicks(session, {r.rater_id for r in result.items})
     context: dict[str, Any] = {"reply_to": None, "reply_text": "", "reply_error": None}

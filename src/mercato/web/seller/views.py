@@ -30,7 +30,7 @@ from mercato.shops import service as shops
 from mercato.shops.schemas import ShopCategoryInput, ShopInput
 from mercato.web.csrf import csrf_protect
 from mercato.web.deps import PathId, db_of, require_seller, require_user, settings_of, storage_of
-from mercato.web.forms import form_dict, parse, safe_next
+from mercato.web.forms import form_dict, page_param, parse, safe_next
 from mercato.web.templating import page
 
 router = APIRouter(prefix="/seller", dependencies=[Depends(csrf_protect)])
@@ -116,11 +116,6 @@ def _status_param(request: Request) -> str | None:
     return status if status in (ONSALE, INSTOCK) else None
 
 
-def _page_param(request: Request) -> int:
-    raw = request.query_params.get("page", "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
-
-
 def _list_url(status: str | None, page: int) -> Callable[..., str]:
     """Links of the item list; they name /seller themselves because the list is also shown
     in answer to a refused post to another path."""
@@ -134,7 +129,7 @@ def _list_url(status: str | None, page: int) -> Callable[..., str]:
 
 
 async def _home(request: Request, user: User, status_code: int = 200, **extra: Any) -> Response:
-    status, number = _status_param(request), _page_param(request)
+    status, number = _status_param(request), page_param(request)
     async with db_of(request).read() as session:
         shop = await shops.my_shop(session, user)
         items = await catalog.list_seller_items(

@@ -16,6 +16,7 @@ from mercato.kit.money import format_fen, parse_yuan
 from mercato.shops import service as shops
 from mercato.web.csrf import csrf_protect
 from mercato.web.deps import PathId, current_user, db_of
+from mercato.web.forms import int_param, page_param
 from mercato.web.templating import page
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -24,20 +25,6 @@ SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest")
 SEARCH_PAGE_SIZE = 20
 SHOP_PAGE_SIZE = 20
 HOME_ROW = 10
-MAX_PAGE = 1000
-
-
-def int_param(value: str | None, default: int | None = None) -> int | None:
-    """A positive whole number from a query string, or the default for anything else."""
-    try:
-        number = int((value or "").strip())
-    except ValueError:
-        return default
-    return number if number > 0 else default
-
-
-def page_param(request: Request) -> int:
-    return min(int_param(request.query_params.get("page"), 1) or 1, MAX_PAGE)
 
 
 def find_path(nodes: list[CategoryNode], cid: int | None) -> list[CategoryNode]:
