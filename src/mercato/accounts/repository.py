@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -15,6 +16,14 @@ async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
 async def user_by_nick(session: AsyncSession, nick: str) -> User | None:
     result = await session.execute(select(User).where(User.nick_key == nick.strip().lower()))
     return result.scalar_one_or_none()
+
+
+async def nicks_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.nick).where(User.id.in_(wanted)))
+    return {uid: nick for uid, nick in rows}
 
 
 async def live_web_session(

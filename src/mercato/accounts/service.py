@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -58,6 +59,11 @@ async def authenticate(session: AsyncSession, nick: str, password: str) -> User 
     if user.status != "normal":
         raise PermissionDenied("this account is suspended", code="account_suspended")
     return user
+
+
+async def nicks(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """Nicks by user id, for showing who bought, sold or rated."""
+    return await repo.nicks_by_id(session, user_ids)
 
 
 async def grant_role(session: AsyncSession, user: User, role: Role) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts import service as accounts
 from mercato.events import jobs, outbox
 from mercato.kit.clock import utcnow
 from mercato.kit.errors import NotFound, ValidationFailed
@@ -101,7 +102,7 @@ async def _trace_event(
     event: TrackingEvent,
     company_name: str,
 ) -> None:
-    nicks = await trade_repo.user_nicks(session, {trade.seller_id})
+    nicks = await accounts.nicks(session, {trade.seller_id})
     trade.event_seq = (trade.event_seq or 0) + 1
     await outbox.record_event(
         session,

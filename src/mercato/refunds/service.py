@@ -26,6 +26,7 @@ from datetime import timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.accounts import service as accounts
 from mercato.events import jobs, outbox
 from mercato.kit.clock import utcnow
 from mercato.kit.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
@@ -103,7 +104,7 @@ def _illegal(refund: Refund, to: str) -> Conflict:
 
 async def _refund_event(session: AsyncSession, refund: Refund, topic: str) -> None:
     """Record a refund event with the refund's next sequence number; the seller hears it."""
-    nicks = await trade_repo.user_nicks(session, {refund.buyer_id, refund.seller_id})
+    nicks = await accounts.nicks(session, {refund.buyer_id, refund.seller_id})
     refund.event_seq = (refund.event_seq or 0) + 1
     content = ev.refund_content(
         refund,

@@ -20,7 +20,6 @@ from mercato.models import (
     Shop,
     Sku,
     Trade,
-    User,
 )
 
 # ---------------------------------------------------------------- addresses
@@ -153,14 +152,6 @@ async def shops_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Sh
         return {}
     rows = await session.scalars(select(Shop).where(Shop.id.in_(wanted)))
     return {shop.id: shop for shop in rows}
-
-
-async def user_nicks(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = await session.execute(select(User.id, User.nick).where(User.id.in_(wanted)))
-    return {uid: nick for uid, nick in rows}
 
 
 # ---------------------------------------------------------------- stock

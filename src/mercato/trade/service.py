@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from mercato.accounts import service as accounts
 from mercato.catalog.schemas import ONSALE, SKU_NORMAL
 from mercato.catalog.service import parse_properties
 from mercato.events import jobs, outbox
@@ -519,7 +520,7 @@ async def _create_trades(
         trades.append(trade)
     await session.flush()
     await repo.remove_cart_lines(session, buyer.id, ((x.item.id, x.sku_id) for x in lines))
-    nicks = await repo.user_nicks(session, {t.seller_id for t in trades})
+    nicks = await accounts.nicks(session, {t.seller_id for t in trades})
     for trade in trades:
         await _trade_event(session, trade, ev.TRADE_CREATE, buyer.nick, nicks[trade.seller_id])
         await jobs.schedule(
@@ -614,7 +615,7 @@ async def _trade_event(
 ) -> None:
     """Record a trade event with the trade's next sequence number."""
     if buyer_nick is None or seller_nick is None:
-        nicks = await repo.user_nicks(session, {trade.buyer_id, trade.seller_id})
+        nicks = await accounts.nicks(session, {trade.buyer_id, trade.seller_id})
         buyer_nick = buyer_nick or nicks.get(trade.buyer_id, "")
         seller_nick = seller_nick or nicks.get(trade.seller_id, "")
     trade.event_seq = (trade.event_seq or 0) + 1
@@ -764,7 +765,7 @@ async def _give_back(session: AsyncSession, trade: Trade) -> None:
     for order in trade.orders:
         by_item[order.item_id].append(order)
     items = await repo.items_by_id(session, by_item)
-    nicks = await repo.user_nicks(session, {trade.seller_id})
+    nicks = await accounts.nicks(session, {trade.seller_id})
     for item_id in sorted(by_item):
         orders = sorted(by_item[item_id], key=lambda o: o.sku_id or 0)
         total = sum(order.num for order in orders)

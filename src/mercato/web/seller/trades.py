@@ -12,6 +12,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from mercato.accounts import service as accounts
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.money import parse_yuan
 from mercato.kit.pagination import PageRequest
@@ -22,7 +23,6 @@ from mercato.ratings import service as ratings
 from mercato.refunds import schemas as rs
 from mercato.refunds import service as refunds
 from mercato.shops import service as shops
-from mercato.trade import repository as trade_repo
 from mercato.trade import schemas as ts
 from mercato.trade import service as trades
 from mercato.web.csrf import csrf_protect
@@ -98,7 +98,7 @@ async def trade_list(request: Request, user: User = Depends(require_seller)) -> 
         result = await trades.sold_trades(
             session, user, status, PageRequest(page_param(request), TRADES_PAGE_SIZE)
         )
-        nicks = await trade_repo.user_nicks(session, {t.buyer_id for t in result.items})
+        nicks = await accounts.nicks(session, {t.buyer_id for t in result.items})
     return await page(
         request,
         "seller/trades.html",
@@ -115,7 +115,7 @@ async def _trade_page(
 ) -> Response:
     async with db_of(request).read() as session:
         trade = await trades.get_seller_trade(session, user, tid)
-        nicks = await trade_repo.user_nicks(session, [trade.buyer_id])
+        nicks = await accounts.nicks(session, [trade.buyer_id])
         carriers = await list_carriers(session)
         parcels = await logistics.trace(session, user, tid)
     context: dict[str, Any] = {
@@ -216,7 +216,7 @@ async def packing_list(
     async with db_of(request).read() as session:
         trade = await trades.get_seller_trade(session, user, tid)
         shop = await shops.my_shop(session, user)
-        nicks = await trade_repo.user_nicks(session, [trade.buyer_id])
+        nicks = await accounts.nicks(session, [trade.buyer_id])
     return await page(
         request,
         "seller/trade_packing.html",
@@ -236,7 +236,7 @@ async def refund_list(request: Request, user: User = Depends(require_seller)) ->
         result = await refunds.seller_refunds(
             session, user, status, PageRequest(page_param(request), REFUNDS_PAGE_SIZE)
         )
-        nicks = await trade_repo.user_nicks(session, {r.buyer_id for r in result.items})
+        nicks = await accounts.nicks(session, {r.buyer_id for r in result.items})
     return await page(
         request,
         "seller/refunds.html",
@@ -255,7 +255,7 @@ async def _refund_page(
         refund = await refunds.get_refund(session, user, refund_id)
         # The seller's own trade: a refund the user only asked for as a buyer is not found.
         trade = await trades.get_seller_trade(session, user, refund.trade_id)
-        nicks = await trade_repo.user_nicks(session, [refund.buyer_id])
+        nicks = await accounts.nicks(session, [refund.buyer_id])
     context: dict[str, Any] = {"refuse_form": {"reason": ""}, "errors": {}, "problem": None}
     context.update(extra)
     return await page(
@@ -347,7 +347,7 @@ async def _ratings_page(
         result = await ratings.shop_rates(
             session, shop.id, PageRequest(page_param(request), RATINGS_PAGE_SIZE)
         )
-        nicks = await trade_repo.user_nicks(session, {r.rater_id for r in result.items})
+        nicks = await accounts.nicks(session, {r.rater_id for r in result.items})
     context: dict[str, Any] = {"reply_to": None, "reply_text": "", "reply_error": None}
     context.update(extra)
     return await page(
