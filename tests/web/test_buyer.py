@@ -165,6 +165,58 @@ class TestCartToTrades:
         assert response.headers["location"] == f"/login?next=/item/{plain}"
         assert (await anon.get("/cart")).headers["location"].startswith("/login")
 
+    async def test_buy_now_checks_out_one_line_and_leaves_the_cart_alone(
+        self, seller: Browser, new_browser: NewBrowser, db: Database, tree: CatalogTree
+    ) -> None:
+        # given a cart holding Bob's tee
+        dress, red_s, plain = await _two_shops(db, tree)
+        buyer = await _buyer(new_browser, db, "carol", 100_000)
+        await buyer.post("/addresses", ADDRESS)
+        await buyer.post("/cart/add", {"item_id": plain, "quantity": "1"})
+        assert 'formaction="/buy"' in (await buyer.get(f"/item/{dress}")).text
+        # when: "buy now" on two of Alice's red S
+        buy = await buyer.post("/buy", {"item_id": dress, "sku_id": red_s, "quantity": "2"})
+        assert buy.status_code == 303
+        assert buy.headers["location"] == f"/checkout?buy={dress}:{red_s}:2"
+        page = await buyer.get(buy.headers["location"])
+        # then the checkout shows that line only
+        assert page.status_code == 200
+        assert "红色" in page.text and "198.00" in page.text and "纯棉T恤" not in page.text
+        key = re.search(r'name="checkout_key" value="([^"]+)"', page.text)
+        address = re.search(r'name="address_id" value="(\d+)" checked', page.text)
+        assert key and address and f'name="buy" value="{dress}:{red_s}:2"' in page.text
+        # when it is placed twice
+        form = {"checkout_key": key[1], "address_id": address[1], "buy": f"{dress}:{red_s}:2"}
+        first = await buyer.post("/checkout", form)
+        second = await buyer.post("/checkout", form)
+        # then one trade of Alice's, and the tee is still in the cart
+        assert first.status_code == second.status_code == 303
+        assert first.headers["location"] == second.headers["location"]
+        assert await _trade_count(db) == 1
+        assert "纯棉T恤" in (await buyer.get("/cart")).text
+
+    async def test_buy_now_refuses_what_cannot_be_bought(
+        self, seller: Browser, new_browser: NewBrowser, anon: Browser, db: Database,
+        tree: CatalogTree,
+    ) -> None:
+        dress, red_s, plain = await _two_shops(db, tree)
+        signed_out = await anon.post("/buy", {"item_id": plain, "quantity": "1"})
+        assert signed_out.headers["location"] == f"/login?next=/item/{plain}"
+        buyer = await _buyer(new_browser, db, "carol")
+        await buyer.post("/addresses", ADDRESS)
+        # more than the stock: the page says so and offers no button to place the order
+        page = await buyer.get(f"/checkout?buy={dress}:{red_s}:9")
+        assert page.status_code == 200 and "库存不足" in page.text
+        assert re.search(r'type="submit" disabled>提交订单', page.text)
+        # a SKU of another item, posted anyway: refused, nothing made
+        form = {"checkout_key": "k1", "address_id": "1", "buy": f"{plain}:{red_s}:1"}
+        refused = await buyer.post("/checkout", form)
+        assert refused.status_code == 422 and await _trade_count(db) == 0
+        unreadable = await buyer.post("/checkout", form | {"buy": "x:y"})
+        assert unreadable.status_code == 422 and await _trade_count(db) == 0
+        bad_quantity = await buyer.post("/buy", {"item_id": plain, "quantity": "many"})
+        assert bad_quantity.status_code == 422
+
     async def test_choosing_no_sku_is_refused_and_cart_lines_update(
         self, seller: Browser, new_browser: NewBrowser, db: Database, tree: CatalogTree
     ) -> None:

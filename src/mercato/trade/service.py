@@ -251,7 +251,16 @@ async def remove_cart_line(session: AsyncSession, buyer: User, line_id: int) -> 
 async def view_cart(session: AsyncSession, buyer: User) -> CartView:
     """The cart grouped by shop with today's prices and stock; lines that cannot be bought
     now carry a ``problem`` instead of disappearing."""
-    lines = await repo.cart_lines(session, buyer.id)
+    return await _view_lines(session, await repo.cart_lines(session, buyer.id))
+
+
+async def view_buy_now(session: AsyncSession, line: CheckoutLine) -> CartView:
+    """One line bought straight from the item page ("buy now"), shown like a cart of one;
+    an item that does not exist shows as an empty view."""
+    return await _view_lines(session, [CartLine(id=0, **line._asdict())])
+
+
+async def _view_lines(session: AsyncSession, lines: Sequence[CartLine]) -> CartView:
     items = await repo.items_by_id(session, (line.item_id for line in lines))
     skus = await repo.skus_by_id(session, (line.sku_id for line in lines if line.sku_id))
     with_skus = await repo.item_ids_with_skus(session, items)

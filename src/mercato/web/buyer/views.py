@@ -123,25 +123,64 @@ async def _cart_page(
     )
 
 
+def _form_line(form: dict[str, str]) -> CheckoutLine:
+    """The item, SKU and quantity an item page's buy form sent."""
+    item_id = int_param(form.get("item_id"))
+    if item_id is None:
+        raise ValidationFailed.one("item_id", "required", "choose an item")
+    raw_sku = (form.get("sku_id") or "").strip()
+    sku_id = _whole(raw_sku, "sku_id") if raw_sku else 0
+    return CheckoutLine(item_id, sku_id, _whole(form.get("quantity") or "1", "quantity"))
+
+
+def _buy_now(raw: str | None) -> CheckoutLine | None:
+    """The "item:sku:quantity" line of a buy-now checkout, None when there is none. An
+    unreadable one is a line of nothing, which the checkout then refuses like any other."""
+    if not raw:
+        return None
+    parts = [int_param(part) for part in raw.split(":")]
+    if len(parts) != 3 or any(part is None for part in parts):
+        return CheckoutLine(0, 0, 0)
+    item_id, sku_id, quantity = (int(part or 0) for part in parts)
+    return CheckoutLine(item_id, sku_id, quantity)
+
+
+async def _signed_in_or_back(request: Request, form: dict[str, str]) -> User | Response:
+    """The buyer, or a trip to sign in that comes back to the item page."""
+    user = await current_user(request)
+    if user is not None:
+        return user
+    item_id = int_param(form.get("item_id"))
+    return _redirect(f"/login?next=/item/{item_id}" if item_id else "/login?next=/cart")
+
+
 @router.post("/cart/add")
 async def cart_add(request: Request) -> Response:
     form = await form_dict(request)
-    item_id = int_param(form.get("item_id"))
-    user = await current_user(request)
-    if user is None:
-        back = f"/item/{item_id}" if item_id else "/cart"
-        return _redirect(f"/login?next={back}")
+    user = await _signed_in_or_back(request, form)
+    if isinstance(user, Response):
+        return user
     try:
-        raw_sku = (form.get("sku_id") or "").strip()
-        if item_id is None:
-            raise ValidationFailed.one("item_id", "required", "choose an item")
-        sku_id = _whole(raw_sku, "sku_id") if raw_sku else 0
-        quantity = _whole(form.get("quantity") or "1", "quantity")
+        line = _form_line(form)
         async with db_of(request).write() as session:
-            await trade.add_to_cart(session, user, item_id, sku_id, quantity)
+            await trade.add_to_cart(session, user, *line)
     except ValidationFailed as exc:
         return await _cart_page(request, user, 422, f"加入购物车失败 Not added: {exc.message}")
     return _redirect("/cart")
+
+
+@router.post("/buy")
+async def buy_now(request: Request) -> Response:
+    """"Buy now" on an item page: straight to checkout with that one line, cart untouched."""
+    form = await form_dict(request)
+    user = await _signed_in_or_back(request, form)
+    if isinstance(user, Response):
+        return user
+    try:
+        line = _form_line(form)
+    except ValidationFailed as exc:
+        return await _cart_page(request, user, 422, f"无法购买 Cannot buy: {exc.message}")
+    return _redirect("/checkout?buy=" + ":".join(str(part) for part in line))
 
 
 @router.get("/cart")
@@ -182,25 +221,39 @@ async def _checkout_page(
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    async with db_of(request).read() as session:
-        cart = await trade.view_cart(session, user)
-        addresses = await trade.list_addresses(session, user)
-    if not any(line.buyable for shop in cart.shops for line in shop.lines):
-        return _redirect("/cart")
     form = form or {}
+    buy = _buy_now(form.get("buy") or request.query_params.get("buy"))
+    async with db_of(request).read() as session:
+        if buy is None:
+            cart = await trade.view_cart(session, user)
+        else:
+            cart = await trade.view_buy_now(session, buy)
+        addresses = await trade.list_addresses(session, user)
+    lines = [line for shop in cart.shops for line in shop.lines]
+    buyable = any(line.buyable for line in lines)
+    errors = dict(errors or {})
+    if not buyable:
+        if buy is None:
+            return _redirect("/cart")
+        problem = lines[0].problem if lines else "not_on_sale"
+        errors.setdefault("form", "无法购买 Cannot buy: " + CART_PROBLEMS[problem or "not_on_sale"])
     chosen = int_param(form.get("address_id"))
     if chosen is None:
         chosen = next((a.id for a in addresses if a.is_default), None)
         chosen = chosen or (addresses[0].id if addresses else None)
+    here = "/checkout" + (f"?buy={buy.item_id}:{buy.sku_id}:{buy.quantity}" if buy else "")
     return await page(
         request,
         "buyer/checkout.html",
         status_code,
         cart=cart,
+        buyable=buyable,
+        buy=f"{buy.item_id}:{buy.sku_id}:{buy.quantity}" if buy else "",
+        here=here,
         addresses=addresses,
         chosen=chosen,
         form=form,
-        errors=errors or {},
+        errors=errors,
         checkout_key=form.get("checkout_key") or uuid.uuid4().hex,
         labels=LABELS,
     )
@@ -214,6 +267,8 @@ async def checkout_form(request: Request) -> Response:
 
 @router.post("/checkout")
 async def checkout(request: Request) -> Response:
+    """Place the order: the buy-now line when the form carries one, else the cart's
+    buyable lines. Repeating a submission (same ``checkout_key``) places nothing new."""
     user = await require_user(request)
     form = await form_dict(request)
     try:
@@ -227,14 +282,9 @@ async def checkout(request: Request) -> Response:
             and (shop_id := int_param(name.removeprefix("message_"))) is not None
             and form[name].strip()
         }
+        buy = _buy_now(form.get("buy"))
         async with db_of(request).write() as session:
-            cart_view = await trade.view_cart(session, user)
-            lines = [
-                CheckoutLine(line.item_id, line.sku_id, line.quantity)
-                for shop in cart_view.shops
-                for line in shop.lines
-                if line.buyable
-            ]
+            lines = [buy] if buy else await _cart_lines(session, user)
             trades = await trade.checkout(
                 session,
                 user,
@@ -249,6 +299,16 @@ async def checkout(request: Request) -> Response:
         errors.setdefault("form", exc.message)
         return await _checkout_page(request, user, 422, form=form, errors=errors)
     return _redirect("/pay?tids=" + ",".join(str(tid) for tid in sorted(tids)))
+
+
+async def _cart_lines(session: AsyncSession, user: User) -> list[CheckoutLine]:
+    cart_view = await trade.view_cart(session, user)
+    return [
+        CheckoutLine(line.item_id, line.sku_id, line.quantity)
+        for shop in cart_view.shops
+        for line in shop.lines
+        if line.buyable
+    ]
 
 
 # ---------------------------------------------------------------- pay

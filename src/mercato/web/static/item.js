@@ -22,7 +22,7 @@
   var stockEl = document.getElementById("sku-stock");
   var hintEl = document.getElementById("sku-hint");
   var skuInput = document.getElementById("buy-sku");
-  var buyButton = document.getElementById("add-to-cart-button");
+  var buyButtons = Array.prototype.slice.call(document.querySelectorAll("button[data-buy]"));
   if (!dataEl || !groups.length) return;
 
   var skus = JSON.parse(dataEl.textContent || "{}");
@@ -88,7 +88,7 @@
       hintEl.textContent = "";
       setQuantityMax(sku.quantity);
       if (skuInput) skuInput.value = String(sku.sku_id);
-      if (buyButton) buyButton.disabled = sku.quantity <= 0;
+      buyButtons.forEach(function (b) { b.disabled = sku.quantity <= 0; });
     } else {
       priceEl.textContent = priceEl.getAttribute("data-default");
       stockEl.textContent = "库存 Stock " + stockEl.getAttribute("data-default");
@@ -96,7 +96,7 @@
         missing.map(function (g) { return g.getAttribute("data-name"); }).join(" ");
       setQuantityMax(parseInt(stockEl.getAttribute("data-default"), 10) || 0);
       if (skuInput) skuInput.value = "";
-      if (buyButton) buyButton.disabled = true;
+      buyButtons.forEach(function (b) { b.disabled = true; });
     }
   }
 
