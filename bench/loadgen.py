@@ -17,8 +17,9 @@ import contextlib
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,6 +27,7 @@ import httpx
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_REQUESTS = 10_000_000  # a hard cap even for duration runs
 MAX_COUNT_SECONDS = 600.0  # a hard cap on count runs
+IDLE_REUSE_S = 2.0  # reconnect rather than reuse a connection idle this long (uvicorn: 5 s)
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -46,12 +48,17 @@ class Result:
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
+    outcomes: frozenset[str] = frozenset()  # statuses that are not errors besides 2xx
 
-    def add(self, latency: float, status: str) -> None:
+    def add(self, latency: float, status: str, ok: bool | None = None) -> None:
+        """One sample; an error unless ``ok`` (by default: a 2xx status or one of
+        :attr:`outcomes`)."""
+        if ok is None:
+            ok = status.startswith("2") or status in self.outcomes
         self.requests += 1
         self.latencies.append(latency)
         self.statuses[status] += 1
-        if not status.startswith("2"):
+        if not ok:
             self.errors += 1
 
     def summary(self) -> dict[str, float | int | dict[str, int]]:
@@ -70,37 +77,77 @@ class Result:
         }
 
 
+@dataclass
+class Reply:
+    """One response: header names lowercased (the last of a repeated one wins), the cookies
+    it set, and the body."""
+
+    status: int
+    headers: dict[str, str]
+    cookies: dict[str, str]
+    body: bytes
+
+
 class RawConnection:
-    """One keep-alive HTTP/1.1 connection that can GET and read a whole response."""
+    """One keep-alive HTTP/1.1 connection that sends a request and reads a whole response."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used = 0.0
 
     async def get(self, path: str) -> int:
+        return (await self.request("GET", path)).status
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        if self.writer is not None and time.monotonic() - self.used > IDLE_REUSE_S:
+            await self.close()  # the server may be closing it this very moment
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
-        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ", 2)[1])
-        headers = {}
-        for line in head[1:]:
+        self.used = time.monotonic()
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+        for name, value in (headers or {}).items():
+            head += f"{name}: {value}\r\n"
+        if body or method != "GET":
+            head += f"Content-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        got: dict[str, str] = {}
+        cookies: dict[str, str] = {}
+        for line in lines[1:]:
             name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip().lower()
+            name, value = name.strip().lower(), value.strip()
+            got[name] = value
+            if name == "set-cookie":
+                cookie_name, _, rest = value.partition("=")
+                cookies[cookie_name] = rest.split(";", 1)[0]
+        data = await self._body(got)
+        if got.get("connection", "").lower() == "close":
+            await self.close()
+        return Reply(status, got, cookies, data)
+
+    async def _body(self, headers: dict[str, str]) -> bytes:
+        assert self.reader is not None
         if "content-length" in headers:
-            await self.reader.readexactly(int(headers["content-length"]))
-        elif headers.get("transfer-encoding") == "chunked":
+            return await self.reader.readexactly(int(headers["content-length"]))
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
             while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
-                await self.reader.readexactly(size + 2)
+                chunks.append((await self.reader.readexactly(size + 2))[:-2])
             await self.reader.readuntil(b"\r\n")  # no trailers expected
-        else:
-            await self.reader.read()  # body delimited by close
-            await self.close()
-        if headers.get("connection") == "close":
-            await self.close()
-        return status
+            return b"".join(chunks)
+        data = await self.reader.read()  # body delimited by close
+        await self.close()
+        return data
 
     async def close(self) -> None:
         if self.writer is not None:
@@ -160,42 +207,55 @@ async def run(
             conns = [RawConnection(url.hostname, url.port) for _ in range(concurrency)]
         for conn in conns:
             stack.push_async_callback(conn.close)
+
+        async def action(conn: Connection, i: int) -> str:
+            return str(await conn.get(path_for(i)))
+
         if warmup > 0:
-            await _phase(conns, path_for, warmup, MAX_REQUESTS, request_timeout, Result())
+            await drive(conns, action, warmup, MAX_REQUESTS, request_timeout, Result())
         result = Result()
         if duration is not None:
-            await _phase(conns, path_for, duration, MAX_REQUESTS, request_timeout, result)
+            await drive(conns, action, duration, MAX_REQUESTS, request_timeout, result)
             result.elapsed = duration
         else:
             assert requests is not None
             started = time.perf_counter()
-            await _phase(conns, path_for, MAX_COUNT_SECONDS, requests, request_timeout, result)
+            await drive(conns, action, MAX_COUNT_SECONDS, requests, request_timeout, result)
             result.elapsed = time.perf_counter() - started
         return result
 
 
-async def _phase(
-    conns: Sequence[Connection],
-    path_for: Callable[[int], str],
+Action = Callable[[Any, int], Awaitable[str]]
+
+
+async def drive(
+    conns: Sequence[Any],
+    action: Action,
     seconds: float,
     limit: int,
     request_timeout: float,
     result: Result,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Run the workers until ``seconds`` pass or ``limit`` requests were issued, and record
-    into ``result`` the requests that completed. Requests still running when the time is up
-    are cancelled (their connections closed) and counted as ``unfinished``."""
+    """Run one worker per connection, each calling ``action(conn, i)`` back to back (``i``
+    counts actions across workers), until ``seconds`` pass or ``limit`` actions were
+    started; record each finished action's latency and the status it returned into
+    ``result``. An action may be several requests; ``request_timeout`` bounds each action.
+    Actions still running when the time is up are cancelled (their connections closed) and
+    counted as ``unfinished``; setting ``stop`` lets running actions finish and starts no
+    more."""
     issued = 0
+    stopped = stop or asyncio.Event()
 
-    async def worker(conn: Connection) -> None:
+    async def worker(conn: Any) -> None:
         nonlocal issued
-        while issued < limit:
-            path = path_for(issued)
+        while issued < limit and not stopped.is_set():
+            i = issued
             issued += 1
             start = time.perf_counter()
             try:
                 async with asyncio.timeout(request_timeout):
-                    status = str(await conn.get(path))
+                    status = await action(conn, i)
             except asyncio.CancelledError:
                 await conn.close()  # a response may be half read
                 raise

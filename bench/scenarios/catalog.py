@@ -31,6 +31,8 @@ from bench import loadgen, report, server
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "var" / "bench" / "catalog"
 PG_DB = "mercato_bench"
+DEFAULT_PG_URL = os.environ.get("MERCATO_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+BUYER_WALLET_YUAN = 10_000_000  # enough that no benchmark buyer runs out of money
 SORTS = ["relevance", "price_asc", "price_desc", "sales", "newest"]
 # Words of the demo title generator (mercato/demo/data.py): nouns, adjectives, pairs.
 TERMS = [
@@ -66,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--client", choices=["raw", "httpx"], default="raw", help="load generator client")
     add(
         "--pg-url",
-        default=os.environ.get("MERCATO_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
+        default=DEFAULT_PG_URL,
         help=f"PostgreSQL server for the postgres backend (database {PG_DB} is recreated)",
     )
 
@@ -113,21 +115,32 @@ def run_backend(
 
 
 def prepare(
-    name: str, items: int, shops: int, fresh: bool, pg_url: str, out: report.Output
+    name: str,
+    items: int,
+    shops: int,
+    fresh: bool,
+    pg_url: str,
+    out: report.Output,
+    *,
+    buyers: int = 0,
+    cache: Path = CACHE,
+    pg_db: str = PG_DB,
 ) -> Backend | None:
-    key = cache_key(items, shops)
+    """A seeded backend: a SQLite data dir under ``cache`` or the PostgreSQL database
+    ``pg_db``, reused while its seed key matches; None when PostgreSQL is not there."""
+    key = cache_key(items, shops, buyers)
     if name == "sqlite":
-        data_dir = CACHE / f"sqlite-{key}"
+        data_dir = cache / f"sqlite-{key}"
         marker = data_dir / "seeded.json"
         backend = Backend(name, {"MERCATO_DATA_DIR": str(data_dir)}, report.sqlite_version())
         cached = marker.exists() and not fresh
         if not cached:
             code = key.rsplit("-", 1)[1]
-            for old in CACHE.glob("sqlite-*"):  # copies seeded by other code are stale
+            for old in cache.glob("sqlite-*"):  # copies seeded by other code are stale
                 if old == data_dir or not old.name.endswith(code):
                     shutil.rmtree(old)
             data_dir.mkdir(parents=True)
-            marker.write_text(json.dumps(seed(backend, items, shops, out)))
+            marker.write_text(json.dumps(seed(backend, items, shops, out, buyers)))
         backend.seed = json.loads(marker.read_text()) | {"cached": cached}
         return backend
     if name == "postgres":
@@ -137,27 +150,27 @@ def prepare(
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             out.note(f"[yellow]postgres: SKIPPED, no server at {pg_url} ({exc!r})[/]")
             return None
-        url = f"{pg_url.rstrip('/').replace('postgresql://', 'postgresql+asyncpg://', 1)}/{PG_DB}"
-        env = {"MERCATO_DATA_DIR": str(CACHE / "postgres-data"), "MERCATO_DATABASE_URL": url}
+        url = f"{pg_url.rstrip('/').replace('postgresql://', 'postgresql+asyncpg://', 1)}/{pg_db}"
+        env = {"MERCATO_DATA_DIR": str(cache / "postgres-data"), "MERCATO_DATABASE_URL": url}
         backend = Backend(name, env, f"PostgreSQL {version}")
         sql = "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1"
-        comment = asyncio.run(_pg(admin, sql, PG_DB))
+        comment = asyncio.run(_pg(admin, sql, pg_db))
         stored = json.loads(comment[0][0]) if comment and comment[0][0] else {}
         if not fresh and stored.get("key") == key:
             backend.seed = stored | {"cached": True}
             return backend
-        asyncio.run(_pg(admin, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-        asyncio.run(_pg(admin, f"CREATE DATABASE {PG_DB}"))
-        shutil.rmtree(CACHE / "postgres-data", ignore_errors=True)
-        info = seed(backend, items, shops, out) | {"key": key}
+        asyncio.run(_pg(admin, f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"))
+        asyncio.run(_pg(admin, f"CREATE DATABASE {pg_db}"))
+        shutil.rmtree(cache / "postgres-data", ignore_errors=True)
+        info = seed(backend, items, shops, out, buyers) | {"key": key}
         literal = json.dumps(info).replace("'", "''")
-        asyncio.run(_pg(admin, f"COMMENT ON DATABASE {PG_DB} IS '{literal}'"))
+        asyncio.run(_pg(admin, f"COMMENT ON DATABASE {pg_db} IS '{literal}'"))
         backend.seed = info | {"cached": False}
         return backend
     raise ValueError(f"unknown backend {name!r}")
 
 
-def cache_key(items: int, shops: int) -> str:
+def cache_key(items: int, shops: int, buyers: int = 0) -> str:
     """Seed parameters plus a hash of what decides the seeded rows (the migrations, the seed
     code, the models and the indexed search text): any change to those means a reseed."""
     from mercato.kit.migrate import MIGRATIONS
@@ -172,18 +185,22 @@ def cache_key(items: int, shops: int) -> str:
     digest = hashlib.sha256()
     for path in sorted(sources):
         digest.update(path.read_bytes())
-    return f"{items}x{shops}-{digest.hexdigest()[:10]}"
+    people = f"+{buyers}b" if buyers else ""
+    return f"{items}x{shops}{people}-{digest.hexdigest()[:10]}"
 
 
-def seed(backend: Backend, items: int, shops: int, out: report.Output) -> dict[str, Any]:
+def seed(
+    backend: Backend, items: int, shops: int, out: report.Output, buyers: int = 0
+) -> dict[str, Any]:
     """Migrate and bulk-seed through the real CLI; return the timings."""
-    out.note(f"{backend.name}: seeding {items:,} items across {shops} shops …")
+    out.note(f"{backend.name}: seeding {items:,} items across {shops} shops, {buyers} buyers …")
     mercato = str(server.VENV_BIN / "mercato")
     env = _env(backend)
     started = time.perf_counter()
     subprocess.run([mercato, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
     upgraded = time.perf_counter()
     cmd = [mercato, "seed", "--items", str(items), "--shops", str(shops)]
+    cmd += ["--buyers", str(buyers), "--wallet", str(BUYER_WALLET_YUAN)] if buyers else []
     subprocess.run(cmd, env=env, check=True)
     done = time.perf_counter()
     return {

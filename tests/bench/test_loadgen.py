@@ -26,6 +26,18 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
         return
+    if path == "/echo":  # the request body back, and a cookie
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        cookie = [(b"set-cookie", b"c=1; HttpOnly; Path=/"), (b"location", b"/Next?a=B")]
+        length = [(b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 303, "headers": cookie + length})
+        await send({"type": "http.response.body", "body": body})
+        return
     status = 500 if path == "/fail" else 200
     headers = [(b"connection", b"close")] if path == "/close" else []
     if path != "/chunked":
@@ -106,3 +118,43 @@ async def test_exceptions_count_as_errors() -> None:
 def test_refuses_non_loopback_targets() -> None:
     with pytest.raises(ValueError, match="loopback"):
         asyncio.run(loadgen.run("http://example.com:80", ["/"], duration=1))
+
+
+async def test_a_post_sends_its_body_and_reads_cookies_and_headers(base_url: str) -> None:
+    host, port = base_url.removeprefix("http://").split(":")
+    conn = loadgen.RawConnection(host, int(port))
+    try:
+        reply = await conn.request("POST", "/echo", b"a=1&b=2", {"Cookie": "x=y"})
+        again = await conn.request("POST", "/echo", b"second")  # same connection, kept alive
+    finally:
+        await conn.close()
+    assert reply.status == 303 and reply.body == b"a=1&b=2"
+    assert reply.cookies == {"c": "1"}
+    assert reply.headers["location"] == "/Next?a=B"  # values keep their case
+    assert again.body == b"second"
+
+
+async def test_drive_runs_actions_until_stopped_and_counts_outcomes(base_url: str) -> None:
+    # given actions that each make two requests, and "done" declared a good outcome
+    host, port = base_url.removeprefix("http://").split(":")
+    conns = [loadgen.RawConnection(host, int(port)) for _ in range(2)]
+    result = loadgen.Result(outcomes=frozenset({"done"}))
+    stop = asyncio.Event()
+
+    async def action(conn: loadgen.RawConnection, i: int) -> str:
+        await conn.get("/ok")
+        if i == 5:
+            stop.set()  # the actions under way finish; no new one starts
+        return "done" if (await conn.get("/ok")) == 200 and i % 3 else "missed"
+
+    # when
+    await loadgen.drive(conns, action, 10.0, 1000, 5.0, result, stop=stop)
+    for conn in conns:
+        await conn.close()
+    # then
+    assert 6 <= result.requests <= 7 and result.unfinished == 0
+    assert (
+        result.errors
+        == result.statuses["missed"]
+        == sum(1 for i in range(result.requests) if i % 3 == 0)
+    )

@@ -26,7 +26,7 @@ def add_first_sku_to_cart(page: Page, item_path: str) -> None:
     page.goto(item_path)
     for prop in page.locator("#sku-selector .sku-prop[data-pid]").all():
         prop.locator("button.chip:not([disabled])").first.click()
-    page.locator("#add-to-cart button[type=submit]").click()
+    page.locator("#add-to-cart-button").click()
     expect(page).to_have_url(re.compile(r"/cart"))
 
 

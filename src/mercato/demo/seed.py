@@ -57,6 +57,7 @@ Progress = Callable[[str, int, int], None]
 
 BULK_PASSWORD = "mercato-bulk"  # every bulk seller's password: benchmarks sign in with it
 BULK_NICK = "bulk_seller_"
+BULK_BUYER_NICK = "bulk_buyer_"
 BULK_BATCH = 5_000
 IMAGE_VARIANTS = 3  # pictures per leaf category in the shared pool
 T = Base.metadata.tables
@@ -478,6 +479,72 @@ async def seed_bulk(
     return BulkSummary(shops, items, skus, tree.categories, time.perf_counter() - started)
 
 
+async def seed_buyers(
+    db: Database, *, count: int, wallet_fen: int, seed: int = 1
+) -> list[str]:
+    """Add ``count`` buyers ``bulk_buyer_NNNNNN`` (password :data:`BULK_PASSWORD`), each
+    with a default address and ``wallet_fen`` deposited in the wallet, for load tests that
+    check out and pay. Returns their nicks. Numbers continue after the greatest one there."""
+    rng = random.Random(seed)
+    now = utcnow()
+    password_hash = await asyncio.to_thread(hash_password, BULK_PASSWORD)
+    async with db.write() as session:
+        conn: AsyncConnection = await session.connection()
+        ids = Ids(conn)
+        await ids.reserve(["users", "addresses"])
+        first = await _next_bulk_number(conn, BULK_BUYER_NICK)
+        users, roles, addresses, nicks = [], [], [], []
+        for n in range(first, first + count):
+            uid = ids.take("users")
+            nick = f"{BULK_BUYER_NICK}{n:06d}"
+            nicks.append(nick)
+            users.append(_user_row(uid, nick, password_hash, now, now))
+            roles.append({"user_id": uid, "role": "buyer"})
+            addresses.append(_address_row(ids.take("addresses"), uid, n, rng, now))
+        await insert_rows(conn, "users", users)
+        await insert_rows(conn, "user_roles", roles)
+        await insert_rows(conn, "addresses", addresses)
+        await ids.finish()
+        if wallet_fen > 0:
+            for user in users:
+                await deposit(session, user["id"], wallet_fen, key=f"bulk-topup:{user['id']}")
+    return nicks
+
+
+def _address_row(
+    address_id: int, user_id: int, n: int, rng: random.Random, now: datetime
+) -> dict[str, Any]:
+    state, city = rng.choice(LOCATIONS)
+    return {
+        "id": address_id,
+        "user_id": user_id,
+        "name": f"买家{n}",
+        "mobile": f"138{n:08d}"[-11:],
+        "state": state,
+        "city": city,
+        "district": "",
+        "address": f"{CITY_EN[city]} Road {n}",
+        "zip": "",
+        "is_default": True,
+        "created_at": now,
+        "modified_at": now,
+    }
+
+
+async def _next_bulk_number(conn: AsyncConnection, prefix: str) -> int:
+    """One past the greatest NNNNNN of the ``prefix``NNNNNN nicks already there."""
+    users_t = T["users"]
+    # Zero-padded numbers sort as text, so the greatest nick holds the greatest number.
+    last = await conn.execute(
+        select(func.max(users_t.c.nick)).where(
+            users_t.c.nick.startswith(prefix, autoescape=True),
+            func.length(users_t.c.nick) == len(prefix) + 6,
+        )
+    )
+    top = last.scalar()
+    return int(top[len(prefix) :]) + 1 if top and top[len(prefix) :].isdigit() else 1
+
+
 async def _refresh_statistics(db: Database) -> None:
     """Tell the query planner what the bulk insert changed. Without fresh statistics
     PostgreSQL takes the new rows for a handful and plans searches as scans."""
@@ -556,16 +623,7 @@ async def _bulk_shops(
     password_hash: str,
     logos: list[str],
 ) -> list[ShopRef]:
-    users_t = T["users"]
-    # Zero-padded numbers sort as text, so the greatest nick holds the greatest number.
-    last = await conn.execute(
-        select(func.max(users_t.c.nick)).where(
-            users_t.c.nick.startswith(BULK_NICK, autoescape=True),
-            func.length(users_t.c.nick) == len(BULK_NICK) + 6,
-        )
-    )
-    top = last.scalar()
-    first = int(top[len(BULK_NICK) :]) + 1 if top and top[len(BULK_NICK) :].isdigit() else 1
+    first = await _next_bulk_number(conn, BULK_NICK)
     users, roles, shops, out = [], [], [], []
     for n in range(first, first + count):
         uid, shop_id = ids.take("users"), ids.take("shops")
