@@ -18,6 +18,7 @@ from mercato.kit.storage import LocalStorage
 from mercato.web import errors
 from mercato.web.account.views import router as account_router
 from mercato.web.buyer.views import router as buyer_router
+from mercato.web.payments import router as payments_router
 from mercato.web.seller.trades import router as seller_trades_router
 from mercato.web.seller.views import router as seller_router
 from mercato.web.storefront.views import router as storefront_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account_router)
     app.include_router(storefront_router)
     app.include_router(buyer_router)
+    app.include_router(payments_router)  # channel callbacks: no CSRF, HMAC-signed
     app.include_router(seller_router)
     app.include_router(seller_trades_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

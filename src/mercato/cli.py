@@ -18,6 +18,8 @@ from mercato.config import Settings
 app = typer.Typer(help="Mercato: an open marketplace.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+commission_app = typer.Typer(help="Platform commission per category.", no_args_is_help=True)
+app.add_typer(commission_app, name="commission")
 console = Console()
 
 DEMO_PASSWORD = "mercato-demo"
@@ -110,10 +112,17 @@ def _safe_url(settings: Settings) -> str:
 def seed(
     items: Annotated[int, typer.Option(min=1, max=5_000_000, help="Items to create.")] = 1000,
     shops: Annotated[int, typer.Option(min=1, max=100_000, help="Shops to spread them over.")] = 10,
+    buyers: Annotated[
+        int, typer.Option(min=0, max=1_000_000, help="Buyers with an address and wallet money.")
+    ] = 0,
+    wallet: Annotated[
+        float, typer.Option(min=0, help="Yuan deposited in each new buyer's wallet.")
+    ] = 100_000.0,
     data_dir: DataDir = None,
 ) -> None:
-    """Bulk-generate shops and items (for load tests and benchmarks)."""
-    from mercato.demo.seed import seed_bulk
+    """Bulk-generate shops and items, and optionally buyers (for load tests and benchmarks).
+    Every bulk account's password is ``mercato-bulk``."""
+    from mercato.demo.seed import seed_bulk, seed_buyers
 
     settings = _settings(data_dir)
 
@@ -121,7 +130,12 @@ def seed(
         await _migrate(settings)
         async with _database(settings) as (db, storage):
             with _progress() as report:
-                return await seed_bulk(db, storage, items=items, shops=shops, progress=report)
+                summary = await seed_bulk(db, storage, items=items, shops=shops, progress=report)
+            if buyers:
+                fen = round(wallet * 100)
+                await seed_buyers(db, count=buyers, wallet_fen=fen)
+                console.print(f"[green]Added[/] {buyers} buyers with ¥{wallet:,.2f} each")
+            return summary
 
     summary = asyncio.run(run())
     console.print(f"[green]Seeded[/] {summary}")
@@ -237,6 +251,75 @@ def demo(
     console.print(f"Data directory:  {settings.data_dir.resolve()}")
     console.rule()
     _run_server(host, port, 1)
+
+
+def _pct(rate: Any) -> str:
+    return f"{rate} ({rate * 100:g} %)"
+
+
+@commission_app.command("set")
+def commission_set(
+    category: Annotated[int, typer.Option("--category", min=1, help="Category id.")],
+    rate: Annotated[
+        str,
+        typer.Option(help="A fraction such as 0.03, or 'inherit' to use the parent's again."),
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Set the commission rate of a category (and of its subcategories that inherit it)."""
+    from mercato import payments
+    from mercato.kit.errors import NotFound
+
+    settings = _settings(data_dir)
+    try:
+        value = None if rate.strip().lower() == "inherit" else payments.parse_rate(rate)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+    async def run() -> Any:
+        await _ensure_current(settings)
+        async with _database(settings) as (db, _storage), db.write() as session:
+            await payments.set_commission_rate(session, category, value)
+            return await payments.commission_rate(
+                session, category, default=settings.commission_rate
+            )
+
+    try:
+        effective = asyncio.run(run())
+    except NotFound as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from None
+    own = "inherited" if value is None else "own rate"
+    console.print(f"[green]Category {category}[/] pays {_pct(effective)} ({own})")
+
+
+@commission_app.command("list")
+def commission_list(data_dir: DataDir = None) -> None:
+    """Every category's own commission rate and the rate it pays."""
+    from rich.table import Table
+
+    from mercato import payments
+
+    settings = _settings(data_dir)
+
+    async def run() -> Any:
+        await _ensure_current(settings)
+        async with _database(settings) as (db, _storage), db.read() as session:
+            return await payments.commission_rates(session, default=settings.commission_rate)
+
+    table = Table("id", "parent", "name", "own rate", "pays")
+    for category, own, effective in asyncio.run(run()):
+        table.add_row(
+            str(category.id),
+            str(category.parent_id or ""),
+            category.name,
+            "inherit" if own is None else str(own),
+            _pct(effective),
+        )
+    console.print(table)
+    default = _pct(settings.commission_rate)
+    console.print(f"Default above the root (MERCATO_COMMISSION_RATE): {default}")
 
 
 if __name__ == "__main__":

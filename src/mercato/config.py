@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,6 +32,45 @@ class Settings(BaseSettings):
     session_days: int = Field(default=14, ge=1, le=365)
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=4096 * 4096, ge=1)
+    close_unpaid_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=43200,
+        description="An unpaid trade closes this many minutes after checkout",
+    )
+    auto_confirm_days: int = Field(
+        default=10,
+        ge=1,
+        le=365,
+        description="A shipped trade confirms receipt itself after these days",
+    )
+    auto_confirm_resume_min_days: int = Field(
+        default=3,
+        ge=0,
+        le=365,
+        description="Least time the paused auto-confirm timer gets back when a refund ends",
+    )
+    refund_agree_days: int = Field(
+        default=5,
+        ge=1,
+        le=365,
+        description="A refund request the seller leaves unanswered is agreed",
+    )
+    refund_return_days: int = Field(
+        default=7, ge=1, le=365, description="A return the buyer never sends back closes the refund"
+    )
+    refund_confirm_days: int = Field(
+        default=10,
+        ge=1,
+        le=365,
+        description="Returned goods the seller never confirms are refunded",
+    )
+    commission_rate: Decimal = Field(
+        default=Decimal("0.05"),
+        ge=0,
+        le=1,
+        description="Platform commission (a fraction) for categories without their own rate",
+    )
     run_jobs: bool = Field(
         default=True,
         description="Run timers in this process; set false when a separate `mercato worker` "

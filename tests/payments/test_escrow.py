@@ -13,6 +13,7 @@ from mercato import ledger, payments
 from mercato.kit.db import Database
 from mercato.ledger import COMMISSION, ESCROW, SANDBOX_CHANNEL
 from tests.ledger.helpers import new_user
+from tests.payments.helpers import ensure_trades
 
 
 async def _paid_trade(db: Database, amount: int, trade_id: int) -> tuple[int, int]:
@@ -20,6 +21,7 @@ async def _paid_trade(db: Database, amount: int, trade_id: int) -> tuple[int, in
         buyer = await new_user(s, "buyer")
         seller = await new_user(s, "seller")
         await ledger.deposit(s, buyer, amount, key=f"seed-{buyer}")
+        await ensure_trades(s, [trade_id])
         await payments.charge_wallet(s, buyer, amount, trade_ids=[trade_id], key=f"t{trade_id}")
     return buyer, seller
 
@@ -32,7 +34,6 @@ def test_commission_for_rounds_half_up() -> None:
     assert payments.commission_for(19900, rate) == 995
     assert payments.commission_for(0, rate) == 0
     assert payments.commission_for(333, Decimal("0.015")) == 5  # 4.995 → 5
-    assert payments.commission_rate(123) == payments.DEFAULT_COMMISSION_RATE == rate
     for bad_rate in (Decimal("-0.01"), Decimal("1.5"), Decimal("NaN")):
         with pytest.raises(ValueError):
             payments.commission_for(100, bad_rate)
@@ -142,6 +143,7 @@ async def test_refund_to_wallet_partial_then_too_much(db: Database) -> None:
 async def test_refund_of_sandbox_payment_goes_back_to_the_channel(db: Database) -> None:
     async with db.write() as s:
         buyer = await new_user(s, "buyer")
+        await ensure_trades(s, [20])
         payment = await payments.start_sandbox(s, buyer, 800, trade_ids=[20], key="sb-20")
     async with db.write() as s:
         _, changed = await payments.confirm_sandbox(

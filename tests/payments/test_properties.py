@@ -14,6 +14,7 @@ from mercato.kit.db import Database
 from mercato.ledger.accounts import EXTERNAL_PREFIX
 from mercato.models.ledger import LedgerAccount, LedgerEntry
 from tests.ledger.helpers import new_user
+from tests.payments.helpers import ensure_trades
 
 _trade_ids = itertools.count(100_000)
 _keys = itertools.count(1)
@@ -65,6 +66,7 @@ async def test_random_flows_keep_the_books(
             elif op == "charge":
                 assert isinstance(arg, int)
                 buyer, tid = buyers[index], next(_trade_ids)
+                await ensure_trades(s, [tid])
                 try:
                     await payments.charge_wallet(s, buyer, arg, trade_ids=[tid], key=key)
                 except payments.InsufficientFunds:

@@ -15,6 +15,7 @@ from mercato.kit.errors import MercatoError, NotFound
 from mercato.ledger import ESCROW, SANDBOX_CHANNEL
 from mercato.models.ledger import Payment
 from tests.ledger.helpers import new_user
+from tests.payments.helpers import ensure_trades
 
 SECRET = "sandbox-secret"
 
@@ -28,6 +29,7 @@ def _reset_clock() -> object:
 async def _start(db: Database, amount: int = 1990, trade_id: int = 42) -> Payment:
     async with db.write() as s:
         buyer = await new_user(s, "buyer")
+        await ensure_trades(s, [trade_id])
         return await payments.start_sandbox(s, buyer, amount, trade_ids=[trade_id], key=f"k{buyer}")
 
 
@@ -60,6 +62,7 @@ def test_signature_is_hmac_sha256_over_the_canonical_string() -> None:
 async def test_start_is_pending_and_idempotent(db: Database) -> None:
     async with db.write() as s:
         buyer = await new_user(s, "buyer")
+        await ensure_trades(s, [3, 4, 5, 6])
         first = await payments.start_sandbox(s, buyer, 500, trade_ids=[3], key="order-3")
         again = await payments.start_sandbox(s, buyer, 500, trade_ids=[3], key="order-3")
         assert again.id == first.id

@@ -11,12 +11,17 @@ from mercato.kit.db import Database
 from mercato.ledger import ESCROW
 from mercato.models.ledger import Payment
 from tests.ledger.helpers import new_user
+from tests.payments.helpers import ensure_trades
+
+# The trade ids the tests in this file pay for.
+TRADE_IDS = [1, 2, 5, 11, *range(1000, 1020)]
 
 
 async def _funded_buyer(db: Database, amount: int) -> int:
     async with db.write() as s:
         buyer = await new_user(s, "buyer")
         await ledger.deposit(s, buyer, amount, key=f"seed-{buyer}")
+        await ensure_trades(s, TRADE_IDS)
     return buyer
 
 

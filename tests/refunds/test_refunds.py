@@ -14,6 +14,7 @@ from mercato.kit.errors import Conflict, NotFound, PermissionDenied, ValidationF
 from mercato.kit.pagination import PageRequest
 from mercato.ledger.accounts import COMMISSION, SANDBOX_CHANNEL, seller, wallet
 from mercato.ledger.service import balance, deposit, trial_balance, unbalanced_transactions
+from mercato.logistics.carriers import ensure_carriers
 from mercato.models import Item, Job, OutboxEvent, Refund, Sku, Trade, User
 from mercato.payments import sandbox
 from mercato.payments.service import escrow_held
@@ -30,6 +31,9 @@ async def _paid(
 ) -> Trade:
     """A paid trade of the buyer's: 2 × red/M (1000 fen each) unless lines are given."""
     async with w.db.write() as session:
+        # Return waybills are checked against the carriers, which the PostgreSQL fixture
+        # truncates with every other table.
+        await ensure_carriers(session)
         trades = await trade.checkout(
             session,
             w.buyer,

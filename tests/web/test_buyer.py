@@ -194,9 +194,19 @@ class TestCartToTrades:
         assert first.headers["location"] == second.headers["location"]
         assert await _trade_count(db) == 1
         assert "纯棉T恤" in (await buyer.get("/cart")).text
+        # and an item without SKUs (SKU 0) can be bought now too
+        buy = await buyer.post("/buy", {"item_id": plain, "sku_id": "0", "quantity": "1"})
+        page = await buyer.get(buy.headers["location"])
+        assert f'name="buy" value="{plain}:0:1"' in page.text
+        placed = await buyer.post("/checkout", form | {"checkout_key": "k2", "buy": f"{plain}:0:1"})
+        assert placed.status_code == 303 and await _trade_count(db) == 2
 
     async def test_buy_now_refuses_what_cannot_be_bought(
-        self, seller: Browser, new_browser: NewBrowser, anon: Browser, db: Database,
+        self,
+        seller: Browser,
+        new_browser: NewBrowser,
+        anon: Browser,
+        db: Database,
         tree: CatalogTree,
     ) -> None:
         dress, red_s, plain = await _two_shops(db, tree)
@@ -340,3 +350,14 @@ class TestAddresses:
         assert (await buyer.post(f"/addresses/{ids[0]}/delete")).status_code == 303
         assert "李四" not in (await buyer.get("/addresses")).text
         assert (await buyer.post(f"/addresses/{ids[0]}/delete")).status_code == 404
+
+
+def test_wallet_pay_keys_name_the_trades_and_fit_the_column() -> None:
+    from mercato.payments.service import MAX_EXTERNAL_REF_LENGTH
+    from mercato.trade.service import wallet_pay_key
+
+    assert wallet_pay_key([3, 1, 3]) == "pay:1,3"
+    many = list(range(10**15, 10**15 + 50))  # the pay form's most, with long ids
+    assert len(wallet_pay_key(many)) <= MAX_EXTERNAL_REF_LENGTH
+    assert wallet_pay_key(many) == wallet_pay_key(list(reversed(many)))
+    assert wallet_pay_key(many) != wallet_pay_key(many[:-1])

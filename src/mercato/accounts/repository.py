@@ -26,13 +26,20 @@ async def nicks_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, st
     return {uid: nick for uid, nick in rows}
 
 
-async def live_web_session(
+async def user_of_live_session(
     session: AsyncSession, token_hash: str, now: datetime
-) -> WebSession | None:
-    result = await session.execute(
-        select(WebSession).where(WebSession.token_hash == token_hash, WebSession.expires_at > now)
+) -> User | None:
+    """The active user whose unexpired web session has this token hash: one query (plus
+    the roles), since every signed-in page asks it."""
+    return await session.scalar(
+        select(User)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(
+            WebSession.token_hash == token_hash,
+            WebSession.expires_at > now,
+            User.status == "normal",
+        )
     )
-    return result.scalar_one_or_none()
 
 
 async def delete_web_session(session: AsyncSession, token_hash: str) -> None:

@@ -97,11 +97,7 @@ async def open_web_session(
 
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     """The signed-in user behind a cookie token, if the session is live and the user active."""
-    web_session = await repo.live_web_session(session, _token_hash(token), utcnow())
-    if web_session is None:
-        return None
-    user = await repo.user_by_id(session, web_session.user_id)
-    return user if user is not None and user.status == "normal" else None
+    return await repo.user_of_live_session(session, _token_hash(token), utcnow())
 
 
 async def close_web_session(session: AsyncSession, token: str) -> None:

@@ -479,9 +479,7 @@ async def seed_bulk(
     return BulkSummary(shops, items, skus, tree.categories, time.perf_counter() - started)
 
 
-async def seed_buyers(
-    db: Database, *, count: int, wallet_fen: int, seed: int = 1
-) -> list[str]:
+async def seed_buyers(db: Database, *, count: int, wallet_fen: int, seed: int = 1) -> list[str]:
     """Add ``count`` buyers ``bulk_buyer_NNNNNN`` (password :data:`BULK_PASSWORD`), each
     with a default address and ``wallet_fen`` deposited in the wallet, for load tests that
     check out and pay. Returns their nicks. Numbers continue after the greatest one there."""

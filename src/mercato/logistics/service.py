@@ -22,13 +22,13 @@ from mercato.logistics import tracking
 from mercato.logistics.carriers import (
     NORMAL,
     get_carrier,
-    normalize_code,
     normalize_waybill,
     waybill_matches,
 )
-from mercato.models import Order, Shipment, TrackingEvent, Trade, User
+from mercato.models import Carrier, Order, Shipment, TrackingEvent, Trade, User
 from mercato.trade import repository as trade_repo
 from mercato.trade import service as trade_service
+from mercato.trade.policy import Timeouts
 from mercato.trade.schemas import WAIT_SELLER_SEND_GOODS
 
 TRADE_PARTLY_SELLER_SHIP: Final = "taobao_trade_TradePartlySellerShip"
@@ -37,6 +37,31 @@ MAX_WAYBILL = 64
 
 def shipment_order_ids(shipment: Shipment) -> list[int]:
     return [int(x) for x in shipment.order_ids.split(",") if x]
+
+
+async def check_waybill(
+    session: AsyncSession,
+    company_code: str,
+    waybill: str,
+    *,
+    company_field: str = "company_code",
+    waybill_field: str = "out_sid",
+) -> tuple[Carrier, str]:
+    """The carrier in service named by ``company_code`` and the waybill, stripped and
+    upper-cased, when it has that carrier's shape (and at most 64 characters). Otherwise
+    ValidationFailed naming ``company_field`` (unknown_company) or ``waybill_field``
+    (waybill_format). Reads only; shipping and refund returns share this rule."""
+    carrier = await get_carrier(session, company_code)
+    if carrier is None or carrier.status != NORMAL:
+        raise ValidationFailed.one(
+            company_field, "unknown_company", f"no carrier {company_code!r} in service"
+        )
+    number = normalize_waybill(waybill)
+    if not number or len(number) > MAX_WAYBILL or not waybill_matches(carrier, number):
+        raise ValidationFailed.one(
+            waybill_field, "waybill_format", f"{waybill!r} is not a {carrier.name} waybill number"
+        )
+    return carrier, number
 
 
 def is_shipped(order: Order) -> bool:
@@ -52,7 +77,8 @@ async def offline_send(
     company_code: str,
     out_sid: str,
     order_ids: Sequence[int] | None = None,
-    auto_confirm_after: timedelta = trade_service.AUTO_CONFIRM_AFTER,
+    auto_confirm_after: timedelta | None = None,
+    timeouts: Timeouts | None = None,
     simulate: bool = True,
 ) -> Shipment:
     """Ship some or all of a paid trade's orders with one carrier's waybill.
@@ -73,18 +99,9 @@ async def offline_send(
     Idempotent: the same carrier and waybill for the same orders of the trade (or with
     ``order_ids`` omitted) returns the existing shipment; the same waybill for different
     orders is a Conflict (waybill_in_use). ``simulate`` schedules the demo carrier feed.
+    The auto-confirm timer waits ``auto_confirm_after`` (default ``timeouts.auto_confirm``).
     """
-    code = normalize_code(company_code)
-    carrier = await get_carrier(session, code)
-    if carrier is None or carrier.status != NORMAL:
-        raise ValidationFailed.one(
-            "company_code", "unknown_company", f"no carrier {company_code!r} in service"
-        )
-    waybill = normalize_waybill(out_sid)
-    if not waybill or len(waybill) > MAX_WAYBILL or not waybill_matches(carrier, waybill):
-        raise ValidationFailed.one(
-            "out_sid", "waybill_format", f"{out_sid!r} is not a {carrier.name} waybill number"
-        )
+    carrier, waybill = await check_waybill(session, company_code, out_sid)
     trade = await trade_repo.seller_trade(session, seller.id, tid, for_update=True)
     if trade is None:
         raise NotFound(f"trade {tid} does not exist")
@@ -127,7 +144,7 @@ async def offline_send(
     await session.flush()
 
     if all(is_shipped(o) for o in trade.orders):
-        await _complete(session, seller, trade, carrier.code, waybill, auto_confirm_after)
+        await _complete(session, seller, trade, carrier.code, waybill, auto_confirm_after, timeouts)
     else:
         await trade_service._trade_event(
             session, trade, TRADE_PARTLY_SELLER_SHIP, seller_nick=seller.nick
@@ -167,7 +184,8 @@ async def _complete(
     trade: Trade,
     company: str,
     waybill: str,
-    auto_confirm_after: timedelta,
+    auto_confirm_after: timedelta | None,
+    timeouts: Timeouts | None,
 ) -> None:
     """The last parcel left: the trade waits for the buyer. ``ship`` stamps every order
     with the last waybill, so each order's own parcel is put back afterwards."""
@@ -181,6 +199,7 @@ async def _complete(
         company=company,
         invoice_no=waybill,
         auto_confirm_after=auto_confirm_after,
+        timeouts=timeouts,
     )
     for order in shipped.orders:
         order.logistics_company, order.invoice_no, order.consign_time = parcels[order.id]

@@ -32,6 +32,10 @@ class Category(Base):
     status: Mapped[str] = mapped_column(String(16), default="normal")
     # Materialised path "/1/5/23/" so that a subtree filter is one indexed prefix match.
     path: Mapped[str] = mapped_column(String(255), default="/", index=True)
+    # Platform commission in basis points (500 = 5 %), an integer so that it is exact on
+    # every backend; NULL inherits the nearest ancestor's rate, and above the root the
+    # MERCATO_COMMISSION_RATE setting applies.
+    commission_rate: Mapped[int | None] = mapped_column(Integer)
 
 
 class ItemProp(Base):

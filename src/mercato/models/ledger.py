@@ -55,8 +55,22 @@ class Payment(Base):
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))  # wallet, sandbox
     amount: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, paid, failed
-    trade_ids: Mapped[str] = mapped_column(String(2000))  # comma list of tids
+    # pending, paid, failed; refunded: the money came in after a trade could no longer take
+    # it and went straight back (docs/payments.md).
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # Comma list of tids, kept for readers that search by it (refunds); the per-trade
+    # split that money movements use is in payment_trades.
+    trade_ids: Mapped[str] = mapped_column(String(2000))
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PaymentTrade(Base):
+    """What one payment pays for one trade: the split that goes into that trade's escrow."""
+
+    __tablename__ = "payment_trades"
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), primary_key=True)
+    trade_id: Mapped[int] = mapped_column(ForeignKey("trades.id"), primary_key=True, index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen

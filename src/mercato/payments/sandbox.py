@@ -27,12 +27,17 @@ from mercato.payments.service import (
     add_payment,
     check_same_payment,
     payment_by_ref,
+    payment_split,
+    sandbox_ref,
     trade_ids_text,
     trade_split,
 )
 
 CALLBACK_STATUSES = ("paid", "failed")
 DEFAULT_MAX_AGE_S = 300
+# Label under which the callback secret is derived from the server's secret key, so the
+# key that signs cookies never signs callbacks itself.
+_SECRET_LABEL = b"mercato/payments/sandbox-callback/v1"
 
 
 class CallbackRejected(MercatoError):
@@ -43,14 +48,12 @@ class CallbackRejected(MercatoError):
     code = "callback_rejected"
 
 
-def sandbox_ref(key: str) -> str:
-    """The external_ref of the sandbox payment opened with idempotency ``key``.
-
-    Derived from the key (SHA-256) rather than drawn at random, because Payment has no
-    column for the key: a retried ``start_sandbox`` must find the payment it opened. It is
-    still an opaque token; what makes callbacks trustworthy is the HMAC, not the ref.
-    """
-    return "sbx_" + hashlib.sha256(key.encode()).hexdigest()[:40]
+def callback_secret(secret_key: str) -> str:
+    """The secret the sandbox channel and the platform share, derived from the server's
+    ``secret_key`` (HMAC-SHA256 under a fixed label): the one place it is made."""
+    if not secret_key:
+        raise ValueError("the server secret key is empty")
+    return hmac.new(secret_key.encode(), _SECRET_LABEL, hashlib.sha256).hexdigest()
 
 
 def canonical_callback(*, external_ref: str, amount: int, status: str, timestamp: int) -> str:
@@ -97,32 +100,41 @@ def callback_for(
 
 
 async def start_sandbox(
-    session: AsyncSession, buyer_id: int, amount: int, *, trade_ids: list[int], key: str
+    session: AsyncSession,
+    buyer_id: int,
+    amount: int,
+    *,
+    trade_ids: list[int],
+    key: str,
+    trade_amounts: list[int] | None = None,
 ) -> Payment:
     """Open a pending sandbox payment; the same ``key`` again returns the same Payment.
 
-    One trade per sandbox payment for now: escrow is tracked per trade, and Payment has no
-    column for a per-trade split that the later callback could use.
+    Several trades need ``trade_amounts`` (one per trade, summing to ``amount``); the split
+    is kept in ``payment_trades`` for the callback to post each trade's escrow.
     """
-    split = trade_split(amount, trade_ids)
+    split = trade_split(amount, trade_ids, trade_amounts)
     if not key:
         raise ValueError("key must not be empty")
+    tids = [tid for tid, _ in split]
     ref = sandbox_ref(key)
     existing = await payment_by_ref(session, ref)
     if existing is not None:
-        check_same_payment(existing, buyer_id=buyer_id, amount=amount, channel="sandbox")
+        check_same_payment(
+            existing, buyer_id=buyer_id, amount=amount, channel="sandbox", trade_ids=tids
+        )
         return existing
     payment = Payment(
         buyer_id=buyer_id,
         channel="sandbox",
         amount=amount,
         status="pending",
-        trade_ids=trade_ids_text([tid for tid, _ in split]),
+        trade_ids=trade_ids_text(tids),
         external_ref=ref,
         created_at=utcnow(),
     )
-    payment = await add_payment(session, payment)
-    check_same_payment(payment, buyer_id=buyer_id, amount=amount, channel="sandbox")
+    payment = await add_payment(session, payment, split)
+    check_same_payment(payment, buyer_id=buyer_id, amount=amount, channel="sandbox", trade_ids=tids)
     return payment
 
 
@@ -144,6 +156,8 @@ async def confirm_sandbox(
     ``escrow`` (key ``pay:<payment id>:<trade id>``) and marks the payment paid; "failed"
     marks it failed. A payment that is no longer pending (a replay) is returned with
     ``False`` and nothing changes. Any rejection raises before anything is written.
+    The caller then marks the trades paid (``trade.service.mark_paid``) in the same unit
+    of work, and only when ``changed`` is True.
     """
     expected = sign_callback(
         secret, external_ref=external_ref, amount=amount, status=status, timestamp=timestamp
@@ -167,8 +181,7 @@ async def confirm_sandbox(
     if payment.status != "pending":
         return payment, False
     if status == "paid":
-        tids = [int(t) for t in payment.trade_ids.split(",")]
-        for tid, part in trade_split(payment.amount, tids):
+        for tid, part in await payment_split(session, payment.id):
             await post(
                 session,
                 key=f"pay:{payment.id}:{tid}",

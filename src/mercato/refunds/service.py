@@ -15,8 +15,11 @@
 Services flush; the caller's unit of work commits. Every transition locks the trade and
 then the refund (the trade service's lock order), checks the current status first and
 changes nothing when the move is not allowed (Conflict ``illegal_transition``). Events go
-to the outbox (subject ``refund:<id>``) and the auto-agree timer to the jobs table, in the
-same transaction. See docs/refunds.md.
+to the outbox (subject ``refund:<id>``) and the timers to the jobs table, in the same
+transaction. Each waiting state has one timer (the seller does not answer: agreed; the
+buyer does not send the goods back: closed; the seller does not confirm them: refunded),
+cancelled when the refund moves on. While a shipped trade has an open refund, its
+auto-confirm timer is paused (``trade.service.pause_auto_confirm``). See docs/refunds.md.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from mercato.kit.errors import Conflict, FieldProblem, NotFound, PermissionDenie
 from mercato.kit.pagination import Page, PageRequest
 from mercato.ledger.accounts import SANDBOX_CHANNEL, seller, wallet
 from mercato.ledger.service import balance, lock_account, post, transaction_by_key
+from mercato.logistics import service as logistics
 from mercato.models import Order, Payment, Refund, Trade, User
 from mercato.models.accounts import Role
 from mercato.payments import service as payments
@@ -63,6 +67,7 @@ from mercato.refunds.schemas import (
     WAIT_SELLER_AGREE,
     WAIT_SELLER_CONFIRM_GOODS,
 )
+from mercato.trade import policy
 from mercato.trade import repository as trade_repo
 from mercato.trade import service as trade_service
 from mercato.trade.schemas import (
@@ -71,11 +76,15 @@ from mercato.trade.schemas import (
     WAIT_SELLER_SEND_GOODS,
 )
 
-# Timers; the lead wires these to settings.
-AUTO_AGREE_AFTER = timedelta(days=5)  # the seller ignores a request this long: agreed
+# Timers: the defaults of the settings (``mercato.trade.policy.Timeouts``).
+AUTO_AGREE_AFTER = policy.DEFAULT.refund_agree  # the seller ignores a request: agreed
+RETURN_AFTER = policy.DEFAULT.refund_return  # the buyer never sends the goods: closed
+CONFIRM_GOODS_AFTER = policy.DEFAULT.refund_confirm  # the seller never confirms: refunded
 AFTERSALE_WINDOW = timedelta(days=15)  # after a trade finished, refunds stay possible
 
 AUTO_AGREE_JOB = "refund.auto_agree"
+RETURN_TIMEOUT_JOB = "refund.return_timeout"
+CONFIRM_GOODS_TIMEOUT_JOB = "refund.confirm_goods_timeout"
 
 
 class SellerShortfall(Conflict):
@@ -86,6 +95,30 @@ class SellerShortfall(Conflict):
 
 def auto_agree_key(refund_id: int) -> str:
     return f"refund_agree:{refund_id}"
+
+
+def return_timeout_key(refund_id: int) -> str:
+    return f"refund_return:{refund_id}"
+
+
+def confirm_goods_key(refund_id: int) -> str:
+    return f"refund_confirm:{refund_id}"
+
+
+# The waiting states that have a timer: its job kind and key.
+_TIMERS = {
+    WAIT_SELLER_AGREE: (AUTO_AGREE_JOB, auto_agree_key),
+    WAIT_BUYER_RETURN_GOODS: (RETURN_TIMEOUT_JOB, return_timeout_key),
+    WAIT_SELLER_CONFIRM_GOODS: (CONFIRM_GOODS_TIMEOUT_JOB, confirm_goods_key),
+}
+
+
+def _wait_of(status: str, timeouts: policy.Timeouts) -> timedelta:
+    return {
+        WAIT_SELLER_AGREE: timeouts.refund_agree,
+        WAIT_BUYER_RETURN_GOODS: timeouts.refund_return,
+        WAIT_SELLER_CONFIRM_GOODS: timeouts.refund_confirm,
+    }[status]
 
 
 def payout_key(refund_id: int) -> str:
@@ -127,19 +160,40 @@ def _order_of(trade: Trade, refund: Refund) -> Order:
 
 
 async def _move(
-    session: AsyncSession, refund: Refund, trade: Trade, status: str, topic: str
+    session: AsyncSession,
+    refund: Refund,
+    trade: Trade,
+    status: str,
+    topic: str,
+    timeouts: policy.Timeouts | None = None,
 ) -> None:
-    """Set the refund's (and its order's) status and record the event."""
+    """Set the refund's (and its order's) status and record the event. The timer of the
+    state left is cancelled and the new state's timer (if it has one) scheduled; a refund
+    that CLOSED lets the trade's paused auto-confirm timer resume."""
+    old = refund.status
     refund.status = status
     refund.modified = utcnow()
     order = _order_of(trade, refund)
     order.refund_status = status
     order.refund_id = refund.id
     trade.modified = refund.modified
-    if status != WAIT_SELLER_AGREE:
+    if old in _TIMERS and old != status:
         refund.timeout_action_time = None
-        await jobs.cancel(session, auto_agree_key(refund.id))
+        await jobs.cancel(session, _TIMERS[old][1](refund.id))
+    if status in _TIMERS and old != status:
+        kind, key = _TIMERS[status]
+        refund.timeout_action_time = refund.modified + _wait_of(status, policy.resolve(timeouts))
+        await jobs.schedule(
+            session,
+            kind=kind,
+            key=key(refund.id),
+            run_at=refund.timeout_action_time,
+            payload={"refund_id": refund.id},
+        )
     await _refund_event(session, refund, topic)
+    if status == CLOSED:
+        await session.flush()
+        await trade_service.resume_auto_confirm(session, trade, timeouts)
 
 
 async def _locked(
@@ -229,8 +283,11 @@ async def _pay_out(session: AsyncSession, refund: Refund, trade: Trade) -> None:
     )
 
 
-async def _succeed(session: AsyncSession, refund: Refund, trade: Trade) -> None:
-    """Pay out, mark SUCCESS, and close the trade when every order is refunded in full."""
+async def _succeed(
+    session: AsyncSession, refund: Refund, trade: Trade, timeouts: policy.Timeouts | None
+) -> None:
+    """Pay out, mark SUCCESS, and close the trade when every order is refunded in full;
+    otherwise a shipped trade's paused auto-confirm timer resumes."""
     await _pay_out(session, refund, trade)
     await _move(session, refund, trade, SUCCESS, ev.REFUND_SUCCESS)
     await session.flush()
@@ -239,19 +296,25 @@ async def _succeed(session: AsyncSession, refund: Refund, trade: Trade) -> None:
         refunded.get(order.id, 0) >= order.payment for order in trade.orders
     ):
         await trade_service.close_after_refund(session, trade)
+    else:
+        await trade_service.resume_auto_confirm(session, trade, timeouts)
     await session.flush()
 
 
-async def _agree(session: AsyncSession, refund: Refund, trade: Trade) -> None:
+async def _agree(
+    session: AsyncSession, refund: Refund, trade: Trade, timeouts: policy.Timeouts | None
+) -> None:
     if refund.status != WAIT_SELLER_AGREE:
         to = SUCCESS if refund.dispute_type == REFUND else WAIT_BUYER_RETURN_GOODS
         raise _illegal(refund, to)
     if refund.dispute_type == REFUND:
         refund.modified = utcnow()
         await _refund_event(session, refund, ev.REFUND_SELLER_AGREE)
-        await _succeed(session, refund, trade)
+        await _succeed(session, refund, trade, timeouts)
     else:
-        await _move(session, refund, trade, WAIT_BUYER_RETURN_GOODS, ev.REFUND_SELLER_AGREE)
+        await _move(
+            session, refund, trade, WAIT_BUYER_RETURN_GOODS, ev.REFUND_SELLER_AGREE, timeouts
+        )
         await session.flush()
 
 
@@ -286,7 +349,8 @@ async def request_refund(
     refund_fee: int,
     reason: str,
     desc: str = "",
-    auto_agree_after: timedelta = AUTO_AGREE_AFTER,
+    auto_agree_after: timedelta | None = None,
+    timeouts: policy.Timeouts | None = None,
 ) -> Refund:
     """The buyer asks for (part of) an order's payment back, optionally returning the goods.
 
@@ -294,8 +358,11 @@ async def request_refund(
     ``AFTERSALE_WINDOW`` ago (an after-sale refund); goods can be returned only once they
     were shipped; the order must have no open refund; ``refund_fee`` is at most what the
     order paid less what was already refunded on it (rule ``max_refund``). The seller has
-    ``auto_agree_after`` to answer, after which the request is agreed for them.
+    ``auto_agree_after`` (default ``timeouts.refund_agree``) to answer, after which the
+    request is agreed for them. A shipped trade's auto-confirm timer pauses meanwhile.
     """
+    if auto_agree_after is None:
+        auto_agree_after = policy.resolve(timeouts).refund_agree
     _check_request(dispute_type, refund_fee, reason, desc)
     trade = await trade_repo.buyer_trade(session, buyer.id, tid, for_update=True)
     if trade is None:
@@ -371,6 +438,7 @@ async def request_refund(
         run_at=agree_at,
         payload={"refund_id": refund.id},
     )
+    await trade_service.pause_auto_confirm(session, trade)
     await _refund_event(session, refund, ev.REFUND_CREATED)
     await session.flush()
     return refund
@@ -379,24 +447,74 @@ async def request_refund(
 # ---------------------------------------------------------------- transitions
 
 
-async def seller_agree(session: AsyncSession, seller_user: User, refund_id: int) -> Refund:
+async def seller_agree(
+    session: AsyncSession,
+    seller_user: User,
+    refund_id: int,
+    *,
+    timeouts: policy.Timeouts | None = None,
+) -> Refund:
     """The seller agrees: a money-only refund is paid out (SUCCESS); a return waits for the
-    goods (WAIT_BUYER_RETURN_GOODS)."""
+    goods (WAIT_BUYER_RETURN_GOODS, closed after ``timeouts.refund_return`` if the buyer
+    sends nothing)."""
     refund, trade = await _locked(session, refund_id, seller_id=seller_user.id)
-    await _agree(session, refund, trade)
+    await _agree(session, refund, trade, timeouts)
     return refund
 
 
-async def auto_agree_timeout(session: AsyncSession, refund_id: int) -> Refund | None:
-    """The timer's agreement: a request still waiting for the seller is agreed; any other
-    refund (answered, closed, gone) is left alone, so the timer may run any number of times."""
+async def _timer_target(
+    session: AsyncSession, refund_id: int, status: str
+) -> tuple[Refund, Trade] | None:
+    """A timer's refund and trade, locked, when the refund still waits in ``status``."""
     trade_id = await session.scalar(select(Refund.trade_id).where(Refund.id == refund_id))
     if trade_id is None:
         return None
     refund, trade = await _locked(session, refund_id)
-    if refund.status != WAIT_SELLER_AGREE:
+    if refund.status != status:
         return None
-    await _agree(session, refund, trade)
+    return refund, trade
+
+
+async def auto_agree_timeout(
+    session: AsyncSession, refund_id: int, *, timeouts: policy.Timeouts | None = None
+) -> Refund | None:
+    """The timer's agreement: a request still waiting for the seller is agreed; any other
+    refund (answered, closed, gone) is left alone, so the timer may run any number of times."""
+    found = await _timer_target(session, refund_id, WAIT_SELLER_AGREE)
+    if found is None:
+        return None
+    refund, trade = found
+    await _agree(session, refund, trade, timeouts)
+    return refund
+
+
+async def return_timeout(
+    session: AsyncSession, refund_id: int, *, timeouts: policy.Timeouts | None = None
+) -> Refund | None:
+    """The timer of a return the buyer never sent: a refund still waiting for the goods,
+    with no return waybill entered, is CLOSED (RefundClosed, as when the buyer closes it).
+    Anything else is left alone."""
+    found = await _timer_target(session, refund_id, WAIT_BUYER_RETURN_GOODS)
+    if found is None or found[0].return_sid:
+        return None
+    refund, trade = found
+    await _move(session, refund, trade, CLOSED, ev.REFUND_CLOSED, timeouts)
+    await session.flush()
+    return refund
+
+
+async def confirm_goods_timeout(
+    session: AsyncSession, refund_id: int, *, timeouts: policy.Timeouts | None = None
+) -> Refund | None:
+    """The timer of returned goods the seller never confirmed: the refund succeeds as if
+    the seller had confirmed (money back to the buyer, the trade follows). Anything else
+    is left alone. An after-sale refund the seller's account cannot cover raises
+    ``SellerShortfall``, so the job retries later."""
+    found = await _timer_target(session, refund_id, WAIT_SELLER_CONFIRM_GOODS)
+    if found is None:
+        return None
+    refund, trade = found
+    await _succeed(session, refund, trade, timeouts)
     return refund
 
 
@@ -422,10 +540,18 @@ async def seller_refuse(
 
 
 async def buyer_return_goods(
-    session: AsyncSession, buyer: User, refund_id: int, company_code: str, waybill: str
+    session: AsyncSession,
+    buyer: User,
+    refund_id: int,
+    company_code: str,
+    waybill: str,
+    *,
+    timeouts: policy.Timeouts | None = None,
 ) -> Refund:
     """The buyer has sent the goods back: WAIT_SELLER_CONFIRM_GOODS, with the carrier code
-    and the return waybill. (Waybill patterns are not checked here yet.)"""
+    and the return waybill, checked by the logistics service's rule (a carrier in service,
+    ``company_code``/unknown_company; its waybill shape, ``waybill``/waybill_format). The
+    seller then has ``timeouts.refund_confirm`` to confirm the goods."""
     company = company_code.strip()
     sid = waybill.strip()
     problems: list[FieldProblem] = []
@@ -444,29 +570,51 @@ async def buyer_return_goods(
     refund, trade = await _locked(session, refund_id, buyer_id=buyer.id)
     if refund.status != WAIT_BUYER_RETURN_GOODS:
         raise _illegal(refund, WAIT_SELLER_CONFIRM_GOODS)
-    refund.return_company = company
+    carrier, sid = await logistics.check_waybill(
+        session, company, sid, company_field="company_code", waybill_field="waybill"
+    )
+    refund.return_company = carrier.code
     refund.return_sid = sid
     refund.good_status = BUYER_RETURNED_GOODS
-    await _move(session, refund, trade, WAIT_SELLER_CONFIRM_GOODS, ev.REFUND_BUYER_RETURN_GOODS)
+    await _move(
+        session,
+        refund,
+        trade,
+        WAIT_SELLER_CONFIRM_GOODS,
+        ev.REFUND_BUYER_RETURN_GOODS,
+        timeouts,
+    )
     await session.flush()
     return refund
 
 
-async def seller_confirm_goods(session: AsyncSession, seller_user: User, refund_id: int) -> Refund:
+async def seller_confirm_goods(
+    session: AsyncSession,
+    seller_user: User,
+    refund_id: int,
+    *,
+    timeouts: policy.Timeouts | None = None,
+) -> Refund:
     """The seller has the goods back: the refund is paid out (SUCCESS)."""
     refund, trade = await _locked(session, refund_id, seller_id=seller_user.id)
     if refund.status != WAIT_SELLER_CONFIRM_GOODS:
         raise _illegal(refund, SUCCESS)
-    await _succeed(session, refund, trade)
+    await _succeed(session, refund, trade, timeouts)
     return refund
 
 
-async def buyer_close(session: AsyncSession, buyer: User, refund_id: int) -> Refund:
+async def buyer_close(
+    session: AsyncSession,
+    buyer: User,
+    refund_id: int,
+    *,
+    timeouts: policy.Timeouts | None = None,
+) -> Refund:
     """The buyer withdraws a refund that has not succeeded: CLOSED."""
     refund, trade = await _locked(session, refund_id, buyer_id=buyer.id)
     if refund.status not in OPEN_STATUSES:
         raise _illegal(refund, CLOSED)
-    await _move(session, refund, trade, CLOSED, ev.REFUND_CLOSED)
+    await _move(session, refund, trade, CLOSED, ev.REFUND_CLOSED, timeouts)
     await session.flush()
     return refund
 
@@ -488,7 +636,12 @@ async def request_intervention(session: AsyncSession, buyer: User, refund_id: in
 
 
 async def operator_decide(
-    session: AsyncSession, operator: User, refund_id: int, *, refund: bool
+    session: AsyncSession,
+    operator: User,
+    refund_id: int,
+    *,
+    refund: bool,
+    timeouts: policy.Timeouts | None = None,
 ) -> Refund:
     """The operator settles a dispute the buyer brought: ``refund=True`` pays the buyer
     (SUCCESS), ``False`` closes the refund (CLOSED); cs_status becomes 2 either way."""
@@ -502,9 +655,9 @@ async def operator_decide(
     row.modified = utcnow()
     await _refund_event(session, row, ev.INTERVENED)
     if refund:
-        await _succeed(session, row, trade)
+        await _succeed(session, row, trade, timeouts)
     else:
-        await _move(session, row, trade, CLOSED, ev.REFUND_CLOSED)
+        await _move(session, row, trade, CLOSED, ev.REFUND_CLOSED, timeouts)
         await session.flush()
     return row
 

@@ -12,6 +12,7 @@ from mercato.kit.db import Database
 from mercato.kit.errors import AuthenticationRequired, PermissionDenied
 from mercato.kit.storage import Storage
 from mercato.models import Role, User
+from mercato.trade.policy import Timeouts
 
 SESSION_COOKIE = "mercato_session"
 
@@ -22,6 +23,11 @@ PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 def settings_of(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
+
+
+def timeouts_of(request: Request) -> Timeouts:
+    """The trade and after-sales timers of this app's settings."""
+    return Timeouts.from_settings(settings_of(request))
 
 
 def db_of(request: Request) -> Database:

@@ -4,6 +4,7 @@ its page with the service's message."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,21 +13,23 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato import payments
 from mercato.kit.errors import Conflict, ValidationFailed
 from mercato.kit.money import parse_yuan
 from mercato.kit.pagination import PageRequest
 from mercato.ledger.accounts import wallet
 from mercato.ledger.service import balance
 from mercato.logistics import service as logistics
-from mercato.models import Refund, User
+from mercato.models import Payment, Refund, User
 from mercato.payments.service import InsufficientFunds
 from mercato.ratings import service as ratings
 from mercato.refunds import service as refunds
 from mercato.trade import service as trade
 from mercato.trade.schemas import STATUSES, AddressInput, CheckoutLine
 from mercato.web.csrf import csrf_protect
-from mercato.web.deps import PathId, current_user, db_of, require_user
+from mercato.web.deps import PathId, current_user, db_of, require_user, timeouts_of
 from mercato.web.forms import form_dict, int_param, page_param, parse, safe_next
+from mercato.web.payments import sandbox_secret, simulate_channel
 from mercato.web.templating import page
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -138,10 +141,10 @@ def _buy_now(raw: str | None) -> CheckoutLine | None:
     unreadable one is a line of nothing, which the checkout then refuses like any other."""
     if not raw:
         return None
-    parts = [int_param(part) for part in raw.split(":")]
-    if len(parts) != 3 or any(part is None for part in parts):
+    try:
+        item_id, sku_id, quantity = (int(part) for part in raw.split(":"))
+    except ValueError:  # not three whole numbers
         return CheckoutLine(0, 0, 0)
-    item_id, sku_id, quantity = (int(part or 0) for part in parts)
     return CheckoutLine(item_id, sku_id, quantity)
 
 
@@ -171,7 +174,7 @@ async def cart_add(request: Request) -> Response:
 
 @router.post("/buy")
 async def buy_now(request: Request) -> Response:
-    """"Buy now" on an item page: straight to checkout with that one line, cart untouched."""
+    """Buy now on an item page: straight to checkout with that one line, cart untouched."""
     form = await form_dict(request)
     user = await _signed_in_or_back(request, form)
     if isinstance(user, Response):
@@ -292,6 +295,7 @@ async def checkout(request: Request) -> Response:
                 address_id=address_id,
                 buyer_messages=messages,
                 checkout_key=form.get("checkout_key", ""),
+                timeouts=timeouts_of(request),
             )
             tids = [t.id for t in trades]
     except ValidationFailed as exc:
@@ -313,6 +317,32 @@ async def _cart_lines(session: AsyncSession, user: User) -> list[CheckoutLine]:
 
 # ---------------------------------------------------------------- pay
 
+PAY_CHANNELS = {
+    "wallet": "钱包 Wallet",
+    "sandbox": "支付宝沙箱 Alipay sandbox 沙箱支付",
+}
+PAYMENT_STATUS = {
+    "pending": "待支付 Waiting for payment",
+    "paid": "已支付 Paid",
+    "failed": "支付失败 Payment failed — nothing was charged",
+    "refunded": "已退回 The trades closed before the money came; it went back to you",
+}
+SIMULATED_OUTCOMES = ("paid", "failed")
+_PAY_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def _pay_key(channel: str, tids: list[int], sent: str | None) -> str:
+    """The idempotency key of a payment from the pay form.
+
+    Wallet: the trades themselves, so paying them twice charges once. Sandbox: the key the
+    page was rendered with, so a double submit opens one payment, while a new attempt
+    after a failed one (a reloaded page) opens a new one.
+    """
+    if channel == "sandbox":
+        key = sent if sent and _PAY_KEY.fullmatch(sent) else uuid.uuid4().hex
+        return "sandbox:" + key
+    return trade.wallet_pay_key(tids)
+
 
 async def _pay_page(
     request: Request, user: User, tids: list[int], status_code: int = 200, error: str = ""
@@ -330,6 +360,8 @@ async def _pay_page(
         amount=sum(t.payment for t in unpaid),
         funds=funds,
         tids=",".join(str(t.id) for t in unpaid),
+        channels=PAY_CHANNELS,
+        pay_key=uuid.uuid4().hex,
         error=error,
         labels=LABELS,
     )
@@ -346,26 +378,80 @@ async def pay_form(request: Request) -> Response:
 
 @router.post("/pay")
 async def pay(request: Request) -> Response:
+    """Wallet: pay now. Sandbox: open the payment and go to the channel's cashier."""
     user = await require_user(request)
     form = await form_dict(request)
     tids = _tids(form.get("tids"))
     if not tids:
         return _redirect("/trades?status=WAIT_BUYER_PAY")
+    channel = form.get("channel") or "wallet"
     try:
         async with db_of(request).write() as session:
-            await trade.pay(
+            result = await trade.pay(
                 session,
                 user,
                 tids,
-                channel="wallet",
-                key="pay:" + ",".join(str(tid) for tid in tids),
+                channel=channel,
+                key=_pay_key(channel, tids, form.get("pay_key")),
             )
     except InsufficientFunds:
         message = "余额不足 Your wallet balance is not enough to pay."
         return await _pay_page(request, user, tids, 409, message)
     except (ValidationFailed, Conflict) as exc:
         return await _pay_page(request, user, tids, 409, exc.message)
+    if isinstance(result, Payment):
+        return _redirect(f"/pay/sandbox/{result.external_ref}")
     return _redirect("/trades?notice=paid")
+
+
+async def _cashier_page(
+    request: Request, user: User, ref: str, status_code: int = 200, error: str = ""
+) -> Response:
+    async with db_of(request).read() as session:
+        payment = await payments.buyer_payment(session, user.id, ref, channel="sandbox")
+        split = await payments.payment_split(session, payment.id)
+        trades = [await trade.get_buyer_trade(session, user, tid) for tid, _ in split]
+    return await page(
+        request,
+        "buyer/cashier.html",
+        status_code,
+        payment=payment,
+        trades=trades,
+        tids=",".join(str(t.id) for t in trades),
+        payment_status=PAYMENT_STATUS,
+        outcomes=SIMULATED_OUTCOMES,
+        error=error,
+        labels=LABELS,
+    )
+
+
+@router.get("/pay/sandbox/{external_ref}")
+async def sandbox_cashier(request: Request, external_ref: str) -> Response:
+    """The sandbox channel's cashier: what the buyer would see at Alipay."""
+    user = await require_user(request)
+    return await _cashier_page(request, user, external_ref)
+
+
+@router.post("/pay/sandbox/{external_ref}")
+async def sandbox_simulate(request: Request, external_ref: str) -> Response:
+    """The buyer picks the outcome; the server, acting as the channel, delivers the signed
+    callback through the callback route's own code path."""
+    user = await require_user(request)
+    form = await form_dict(request)
+    outcome = form.get("outcome", "")
+    if outcome not in SIMULATED_OUTCOMES:
+        return await _cashier_page(request, user, external_ref, 422, "请选择结果 Pick an outcome.")
+    async with db_of(request).read() as session:
+        payment = await payments.buyer_payment(session, user.id, external_ref, channel="sandbox")
+    answer = await simulate_channel(db_of(request), sandbox_secret(request), payment, outcome)
+    if answer.status_code != 200:
+        error = bytes(answer.body).decode()
+        return await _cashier_page(request, user, external_ref, answer.status_code, error)
+    async with db_of(request).read() as session:
+        payment = await payments.buyer_payment(session, user.id, external_ref, channel="sandbox")
+    if payment.status == "paid":
+        return _redirect("/trades?notice=paid")
+    return _redirect(f"/pay/sandbox/{external_ref}")
 
 
 # ---------------------------------------------------------------- my trades
@@ -472,6 +558,7 @@ async def trade_refund(request: Request, tid: PathId) -> Response:
             refund_fee=parse_yuan(form.get("refund_fee", ""), "refund_fee"),
             reason=form.get("reason", ""),
             desc=form.get("desc", ""),
+            timeouts=timeouts_of(request),
         )
 
     return await _act(request, tid, act, "refund")
@@ -483,7 +570,12 @@ async def refund_return(request: Request, tid: PathId, refund_id: PathId) -> Res
 
     async def act(session: AsyncSession, user: User) -> Any:
         return await refunds.buyer_return_goods(
-            session, user, refund_id, form.get("company_code", ""), form.get("waybill", "")
+            session,
+            user,
+            refund_id,
+            form.get("company_code", ""),
+            form.get("waybill", ""),
+            timeouts=timeouts_of(request),
         )
 
     return await _act(request, tid, act, "refund_updated")
@@ -492,7 +584,7 @@ async def refund_return(request: Request, tid: PathId, refund_id: PathId) -> Res
 @router.post("/trades/{tid}/refunds/{refund_id}/close")
 async def refund_close(request: Request, tid: PathId, refund_id: PathId) -> Response:
     async def act(session: AsyncSession, user: User) -> Any:
-        return await refunds.buyer_close(session, user, refund_id)
+        return await refunds.buyer_close(session, user, refund_id, timeouts=timeouts_of(request))
 
     return await _act(request, tid, act, "refund_updated")
 

@@ -26,7 +26,7 @@ from mercato.shops import service as shops
 from mercato.trade import schemas as ts
 from mercato.trade import service as trades
 from mercato.web.csrf import csrf_protect
-from mercato.web.deps import PathId, db_of, require_seller
+from mercato.web.deps import PathId, db_of, require_seller, timeouts_of
 from mercato.web.forms import form_dict, page_param
 from mercato.web.templating import page
 
@@ -200,6 +200,7 @@ async def ship(request: Request, tid: PathId, user: User = Depends(require_selle
                 company_code=company_code,
                 out_sid=out_sid,
                 order_ids=chosen or None,  # none ticked: every order still waiting
+                timeouts=timeouts_of(request),
             )
     except ValidationFailed as exc:
         errors = {"ship": exc.by_field()}
@@ -296,7 +297,7 @@ async def agree_refund(
     await _own_refund(request, user, refund_id)
     try:
         async with db_of(request).write() as session:
-            await refunds.seller_agree(session, user, refund_id)
+            await refunds.seller_agree(session, user, refund_id, timeouts=timeouts_of(request))
     except Conflict as exc:
         return await _refund_page(request, user, refund_id, 409, problem=exc.message)
     return _redirect(f"/seller/refunds/{refund_id}?msg=agreed")
@@ -329,7 +330,9 @@ async def confirm_goods(
     await _own_refund(request, user, refund_id)
     try:
         async with db_of(request).write() as session:
-            await refunds.seller_confirm_goods(session, user, refund_id)
+            await refunds.seller_confirm_goods(
+                session, user, refund_id, timeouts=timeouts_of(request)
+            )
     except Conflict as exc:
         return await _refund_page(request, user, refund_id, 409, problem=exc.message)
     return _redirect(f"/seller/refunds/{refund_id}?msg=goods_confirmed")
