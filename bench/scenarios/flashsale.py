@@ -11,7 +11,9 @@ address and wallet money), one ``mercato serve --workers N`` process group serve
 3. ``flash sale``: a fixed number of buy-now attempts (10,000) from many clients for one
    SKU with 100 units, the winners paying at once, while the steady shoppers keep going
    (``steady in sale``);
-4. ``hello`` again.
+4. ``hello`` again;
+5. ``floor`` (PostgreSQL): the ceiling with no application at all, "orders" of two
+   transactions of 20 trivial statements each over raw asyncpg, at the same concurrency.
 
 Then the correctness checks read the database: trades for the flash SKU = units sold = the
 units there were, its stock 0 and never negative anywhere, every paid trade's money in
@@ -46,6 +48,7 @@ SOLD_OUT = (b"left of item", b"not enough stock")  # the checkout's out_of_stock
 OUTCOMES = frozenset({"paid", "sold_out"})  # an order's outcomes that are not errors
 STEADY_ITEMS = 500
 STEADY_STOCK = 10_000_000
+FLOOR_STATEMENTS = 20  # per transaction of the floor row; two transactions per "order"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -295,7 +298,53 @@ def measure(
     cmd = server.mercato_serve(port, args.workers)
     with server.running(cmd, port, env=catalog._env(backend), log=log) as base_url:
         steady, flash = asyncio.run(_shop(base_url, market, args, plan, out, backend.name))
+    if backend.name == "postgres":
+        url = backend.env["MERCATO_DATABASE_URL"].replace("+asyncpg", "")
+        floor = asyncio.run(_statement_floor(url, args.concurrency, plan.duration / 3))
+        out.row(backend.name, "floor", floor.summary())
     return checks(backend, market, args.units, steady, flash)
+
+
+async def _statement_floor(url: str, concurrency: int, seconds: float) -> loadgen.Result:
+    """What PostgreSQL and one Python client manage with no application at all: "orders"
+    of two transactions of FLOOR_STATEMENTS trivial statements each, over raw asyncpg, at
+    the steady shoppers' concurrency. A checkout+pay sends more statements than this
+    (tests/web/test_statement_budget.py), so its orders/s cannot exceed this row's."""
+    import asyncpg
+
+    pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+
+    async def order(client: _Pooled, _i: int) -> str:
+        for _ in range(2):
+            async with client.conn.transaction():
+                for n in range(FLOOR_STATEMENTS):
+                    await client.conn.fetchval("SELECT $1::int", n)
+        return "200"
+
+    try:
+        conns = [_Pooled(await pool.acquire()) for _ in range(concurrency)]
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        result = loadgen.Result()
+        started = time.perf_counter()
+        await loadgen.drive(conns, order, seconds * 3, loadgen.MAX_REQUESTS, 30, result, stop)
+        result.elapsed = time.perf_counter() - started
+        for client in conns:
+            await pool.release(client.conn)
+        return result
+    finally:
+        await pool.close()
+
+
+@dataclass
+class _Pooled:
+    """A pooled asyncpg connection as drive() wants it: close() is a no-op, the pool
+    closes it."""
+
+    conn: Any
+
+    async def close(self) -> None:
+        return None
 
 
 async def _shop(
