@@ -1,7 +1,8 @@
 """How many SQL statements one order costs through the pages: buy now, then pay from the
 wallet. Throughput on PostgreSQL is bounded by statements per order (the flash-sale
 benchmark's ``floor`` row measures that bound), so an order that quietly grows more
-statements is a regression this test names. The budget is today's count (19 and 30 on SQLite) plus a little."""
+statements is a regression this test names. The budget is today's count (19 and 30 on
+SQLite) plus a little."""
 
 from __future__ import annotations
 
