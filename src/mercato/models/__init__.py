@@ -15,13 +15,26 @@ from mercato.models.catalog import (
 from mercato.models.events import Job, OutboxEvent
 from mercato.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction, Payment
 from mercato.models.logistics import Carrier, Shipment, TrackingEvent
+from mercato.models.platform import (
+    AccessToken,
+    ApiCall,
+    App,
+    AppPackage,
+    Authorization,
+    OAuthCode,
+)
 from mercato.models.ratings import TradeRate
 from mercato.models.refunds import Refund
 from mercato.models.shops import Shop, ShopCategory
 from mercato.models.trade import Address, CartLine, Order, Trade
 
 __all__ = [
+    "AccessToken",
     "Address",
+    "ApiCall",
+    "App",
+    "AppPackage",
+    "Authorization",
     "Base",
     "Carrier",
     "CartLine",
@@ -35,6 +48,7 @@ __all__ = [
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
+    "OAuthCode",
     "Order",
     "OutboxEvent",
     "Payment",
