@@ -1,0 +1,1 @@
+"""Developer apps: keys and secrets, permission packages, review status, sandbox tools."""

@@ -1,0 +1,1 @@
+"""The TOP gateway: method registry, signing, envelopes, errors, flow control, call log."""
