@@ -33,6 +33,7 @@ from mercato.accounts import service as accounts
 from mercato.events import jobs, outbox
 from mercato.kit.clock import utcnow
 from mercato.kit.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
+from mercato.kit.money import format_fen
 from mercato.kit.pagination import Page, PageRequest
 from mercato.ledger.accounts import SANDBOX_CHANNEL, seller, wallet
 from mercato.ledger.service import balance, lock_account, post, transaction_by_key
@@ -399,7 +400,9 @@ async def request_refund(
     left = order.payment - refunded
     if refund_fee > left:
         raise ValidationFailed.one(
-            "refund_fee", "max_refund", f"at most {left} fen can be refunded on this order"
+            "refund_fee",
+            "max_refund",
+            f"最多可退 ¥{format_fen(left)} · at most ¥{format_fen(left)} can be refunded",
         )
     if phase == AFTERSALE or (shipped and dispute_type == REFUND_AND_RETURN):
         good_status = BUYER_RECEIVED
