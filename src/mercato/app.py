@@ -13,11 +13,15 @@ from fastapi.staticfiles import StaticFiles
 from mercato import __version__  # timers: registers the job handlers
 from mercato.config import Settings
 from mercato.events.jobs import JobRunner
+from mercato.gateway.jsonapi import router as api_v1_router
+from mercato.gateway.router import router as top_router
 from mercato.kit.db import Database
 from mercato.kit.storage import LocalStorage
 from mercato.web import errors
 from mercato.web.account.views import router as account_router
 from mercato.web.buyer.views import router as buyer_router
+from mercato.web.developer.review import router as app_review_router
+from mercato.web.developer.views import router as developer_router
 from mercato.web.payments import router as payments_router
 from mercato.web.seller.trades import router as seller_trades_router
 from mercato.web.seller.views import router as seller_router
@@ -65,8 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(storefront_router)
     app.include_router(buyer_router)
     app.include_router(payments_router)  # channel callbacks: no CSRF, HMAC-signed
+    app.include_router(top_router)  # /router/rest: no CSRF, every call signed
+    app.include_router(api_v1_router)  # /api/v1: no CSRF, bearer tokens
     app.include_router(seller_router)
     app.include_router(seller_trades_router)
+    app.include_router(developer_router)
+    app.include_router(app_review_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     return app

@@ -1,13 +1,14 @@
-"""The ``mercato`` command: demo, serve, worker, db, seed."""
+"""The ``mercato`` command: demo, serve, worker, db, seed, commission, app."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +21,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 commission_app = typer.Typer(help="Platform commission per category.", no_args_is_help=True)
 app.add_typer(commission_app, name="commission")
+apps_app = typer.Typer(help="Developer apps: create, list, rotate secrets.", no_args_is_help=True)
+app.add_typer(apps_app, name="app")
 console = Console()
 
 DEMO_PASSWORD = "mercato-demo"
@@ -320,6 +323,156 @@ def commission_list(data_dir: DataDir = None) -> None:
     console.print(table)
     default = _pct(settings.commission_rate)
     console.print(f"Default above the root (MERCATO_COMMISSION_RATE): {default}")
+
+
+# ---------------------------------------------------------------- developer apps
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _fail(exc: Any, as_json: bool) -> NoReturn:
+    """Show a domain error (JSON for scripts) and exit 1, the way every app command fails."""
+    if as_json:
+        typer.echo(json.dumps(exc.as_dict(), ensure_ascii=False))
+    else:
+        console.print(f"[red]{exc.message}[/]")
+    raise typer.Exit(1)
+
+
+def _app_json(app_row: Any, secret: str | None = None) -> dict[str, Any]:
+    from mercato.developer.schemas import AppOut
+
+    out = AppOut.of(app_row).model_dump(mode="json")
+    if secret is not None:
+        out["app_secret"] = secret  # shown once: only create and rotate-secret pass it
+    return out
+
+
+def _print_app(app_row: Any, secret: str | None, as_json: bool) -> None:
+    out = _app_json(app_row, secret)
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    for key, value in out.items():
+        console.print(f"{key:<14} {value}", markup=False)
+    if secret is not None:
+        console.print("[yellow]Keep the secret now: it is not shown again.[/]")
+
+
+@apps_app.command("create")
+def app_create(
+    name: Annotated[str, typer.Option(help="App name (1-60 characters).")],
+    owner: Annotated[str, typer.Option(help="Nick of the developer who owns the app.")],
+    app_type: Annotated[
+        str, typer.Option("--type", help="seller_tool, buyer_tool or service_market.")
+    ] = "seller_tool",
+    callback: Annotated[str, typer.Option(help="OAuth callback URL (http or https).")] = "",
+    packages: Annotated[
+        str | None, typer.Option(help="Comma list of permission packages (default: all).")
+    ] = None,
+    online: Annotated[bool, typer.Option("--online", help="Skip review: online at once.")] = False,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Register an app for a developer and print its key and secret (shown only now)."""
+    from mercato.accounts.repository import user_by_nick
+    from mercato.developer import service as dev
+    from mercato.kit.errors import MercatoError, NotFound
+
+    settings = _settings(data_dir)
+    chosen = None if packages is None else [p for p in packages.split(",") if p.strip()]
+
+    async def run() -> tuple[Any, str]:
+        await _ensure_current(settings)
+        async with _database(settings) as (db, _storage), db.write() as session:
+            user = await user_by_nick(session, owner)
+            if user is None:
+                raise NotFound(f"no user {owner}")
+            app_row, secret = await dev.create_app(
+                session,
+                user,
+                name=name,
+                app_type=app_type,
+                callback_url=callback,
+                packages=chosen,
+                server_secret=settings.resolved_secret_key(),
+            )
+            if online:
+                await dev.put_online_without_review(session, app_row)
+            return app_row, secret
+
+    try:
+        app_row, secret = asyncio.run(run())
+    except MercatoError as exc:
+        _fail(exc, as_json)
+    _print_app(app_row, secret, as_json)
+
+
+@apps_app.command("list")
+def app_list(
+    owner: Annotated[str | None, typer.Option(help="Only this developer's apps.")] = None,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Every app (or one developer's), without secrets."""
+    from rich.table import Table
+
+    from mercato.accounts.repository import user_by_nick
+    from mercato.developer import repository as dev_repo
+    from mercato.developer import service as dev
+    from mercato.kit.errors import MercatoError, NotFound
+
+    settings = _settings(data_dir)
+
+    async def run() -> list[Any]:
+        await _ensure_current(settings)
+        async with _database(settings) as (db, _storage), db.read() as session:
+            if owner is None:
+                return await dev_repo.all_apps(session)
+            user = await user_by_nick(session, owner)
+            if user is None:
+                raise NotFound(f"no user {owner}")
+            return await dev.my_apps(session, user)
+
+    try:
+        rows = asyncio.run(run())
+    except MercatoError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps([_app_json(row) for row in rows], ensure_ascii=False))
+        return
+    table = Table("app_key", "name", "type", "status", "packages")
+    for row in rows:
+        table.add_row(row.app_key, row.name, row.app_type, row.status, str(len(row.packages)))
+    console.print(table)
+
+
+@apps_app.command("rotate-secret")
+def app_rotate_secret(
+    app_key: Annotated[str, typer.Option("--app-key", help="The app's key.")],
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Give the app a new secret (the old one stops working at once) and print it once."""
+    from mercato.developer import service as dev
+    from mercato.kit.errors import MercatoError
+
+    settings = _settings(data_dir)
+
+    async def run() -> tuple[Any, str]:
+        await _ensure_current(settings)
+        async with _database(settings) as (db, _storage), db.write() as session:
+            app_row = await dev.get_app_by_key(session, app_key)
+            secret = await dev.rotate_secret(
+                session, app_row, server_secret=settings.resolved_secret_key()
+            )
+            return app_row, secret
+
+    try:
+        app_row, secret = asyncio.run(run())
+    except MercatoError as exc:
+        _fail(exc, as_json)
+    _print_app(app_row, secret, as_json)
 
 
 if __name__ == "__main__":

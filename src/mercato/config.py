@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         le=1,
         description="Platform commission (a fraction) for categories without their own rate",
     )
+    gateway_timestamp_skew_s: int = Field(
+        default=600,
+        ge=0,
+        le=7 * 86400,
+        description="/router/rest accepts a timestamp this many seconds from server time",
+    )
     run_jobs: bool = Field(
         default=True,
         description="Run timers in this process; set false when a separate `mercato worker` "
