@@ -39,7 +39,16 @@ H = TypeVar("H", bound=Handler)
 
 # The modules that declare methods, imported once on first use. A domain adds its
 # ``gateway.py`` here (e.g. "mercato.trade.gateway").
-METHOD_MODULES: tuple[str, ...] = ("mercato.gateway.platform",)
+METHOD_MODULES: tuple[str, ...] = (
+    "mercato.gateway.platform",
+    "mercato.accounts.gateway",
+    "mercato.shops.gateway",
+    "mercato.catalog.gateway",
+    "mercato.trade.gateway",
+    "mercato.logistics.gateway",
+    "mercato.refunds.gateway",
+    "mercato.ratings.gateway",
+)
 
 
 class TopParams(BaseModel):
