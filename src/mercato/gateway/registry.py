@@ -44,6 +44,7 @@ METHOD_MODULES: tuple[str, ...] = (
     "mercato.accounts.gateway",
     "mercato.shops.gateway",
     "mercato.catalog.gateway",
+    "mercato.catalog.gateway_writes",
     "mercato.trade.gateway",
     "mercato.logistics.gateway",
     "mercato.refunds.gateway",

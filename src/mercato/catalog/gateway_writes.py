@@ -1,0 +1,3 @@
+"""TOP methods that change items, SKUs, stock and images."""
+
+from __future__ import annotations
