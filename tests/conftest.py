@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from mercato.kit.db import Database
 from mercato.kit.migrate import upgrade
 from mercato.models import Base
+from tests.live import LiveDemo, demo_server
 
 PG_ENV = "MERCATO_TEST_DATABASE_URL"
 # PostgreSQL joins the backends only when configured, so a run without it reports no skips.
@@ -83,3 +84,10 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
+    """One real ``mercato demo`` server for the whole run (browser and TOP-client tests)."""
+    with demo_server(tmp_path_factory.mktemp("demo")) as demo:
+        yield demo
