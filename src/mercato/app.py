@@ -13,15 +13,22 @@ from fastapi.staticfiles import StaticFiles
 from mercato import __version__  # timers: registers the job handlers
 from mercato.config import Settings
 from mercato.events.jobs import JobRunner
+from mercato.gateway import hooks
+from mercato.gateway.calllog import CallLog
+from mercato.gateway.flowcontrol import FlowControl
 from mercato.gateway.jsonapi import router as api_v1_router
 from mercato.gateway.router import router as top_router
 from mercato.kit.db import Database
 from mercato.kit.storage import LocalStorage
 from mercato.web import errors
+from mercato.web.account.apps import router as authorized_apps_router
 from mercato.web.account.views import router as account_router
 from mercato.web.buyer.views import router as buyer_router
+from mercato.web.developer.calls import router as developer_calls_router
 from mercato.web.developer.review import router as app_review_router
 from mercato.web.developer.views import router as developer_router
+from mercato.web.oauth.views import router as oauth_router
+from mercato.web.oauth.views import token_router as oauth_token_router
 from mercato.web.payments import router as payments_router
 from mercato.web.seller.trades import router as seller_trades_router
 from mercato.web.seller.views import router as seller_router
@@ -39,13 +46,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = Database(settings.resolved_database_url)
         # Durable timers run here unless a separate `mercato worker` runs them.
         app.state.job_runner = JobRunner(app.state.db) if settings.run_jobs else None
+        # The gateway's flow control and call log (its writer flushes on shutdown).
+        app.state.flow_control = (
+            FlowControl.from_settings(settings) if settings.flow_control else None
+        )
+        app.state.call_log = CallLog.from_settings(app.state.db, settings)
+        hooks.attach(app.state.db, flow=app.state.flow_control, calls=app.state.call_log)
         try:
             if app.state.job_runner is not None:
                 await app.state.job_runner.start()
+            await app.state.call_log.start()
             yield
         finally:
             if app.state.job_runner is not None:
                 await app.state.job_runner.stop()
+            await app.state.call_log.stop()
+            hooks.detach(app.state.db)
             await app.state.db.dispose()
 
     app = FastAPI(
@@ -71,9 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)  # channel callbacks: no CSRF, HMAC-signed
     app.include_router(top_router)  # /router/rest: no CSRF, every call signed
     app.include_router(api_v1_router)  # /api/v1: no CSRF, bearer tokens
+    app.include_router(oauth_token_router)  # /oauth/token: no CSRF, server to server
+    app.include_router(oauth_router)
+    app.include_router(authorized_apps_router)
     app.include_router(seller_router)
     app.include_router(seller_trades_router)
     app.include_router(developer_router)
+    app.include_router(developer_calls_router)
     app.include_router(app_review_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")

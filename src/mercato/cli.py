@@ -1,4 +1,4 @@
-"""The ``mercato`` command: demo, serve, worker, db, seed, commission, app."""
+"""The ``mercato`` command: demo, serve, worker, db, seed, commission, app, token."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ commission_app = typer.Typer(help="Platform commission per category.", no_args_i
 app.add_typer(commission_app, name="commission")
 apps_app = typer.Typer(help="Developer apps: create, list, rotate secrets.", no_args_is_help=True)
 app.add_typer(apps_app, name="app")
+token_app = typer.Typer(help="Access tokens for testing: issue.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 console = Console()
 
 DEMO_PASSWORD = "mercato-demo"
@@ -473,6 +475,46 @@ def app_rotate_secret(
     except MercatoError as exc:
         _fail(exc, as_json)
     _print_app(app_row, secret, as_json)
+
+
+# ---------------------------------------------------------------- access tokens
+
+
+@token_app.command("issue")
+def token_issue(
+    app_key: Annotated[str, typer.Option("--app-key", help="The app's key.")],
+    nick: Annotated[str, typer.Option(help="Nick of the user the token acts for.")],
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Authorize the app for the user (if not yet) and print a fresh token's TOP fields."""
+    from mercato.accounts.repository import user_by_nick
+    from mercato.developer import service as dev
+    from mercato.kit.errors import MercatoError, NotFound
+    from mercato.oauth import service as oauth
+
+    settings = _settings(data_dir)
+
+    async def run() -> dict[str, object]:
+        await _ensure_current(settings)
+        async with _database(settings) as (db, _storage), db.write() as session:
+            app_row = await dev.get_app_by_key(session, app_key)
+            user = await user_by_nick(session, nick)
+            if user is None:
+                raise NotFound(f"no user {nick}")
+            return await oauth.issue_token_for(
+                session, app_row, user, server_secret=settings.resolved_secret_key()
+            )
+
+    try:
+        fields = asyncio.run(run())
+    except MercatoError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(fields, ensure_ascii=False))
+        return
+    for key, value in fields.items():
+        console.print(f"{key:<26} {value}", markup=False)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The limits of a flow-control tier (mercato.gateway.flowcontrol.Tier).
+FLOW_TIER_FIELDS = ("daily", "per_method_per_second", "per_user_per_second")
 
 
 class Settings(BaseSettings):
@@ -77,11 +80,46 @@ class Settings(BaseSettings):
         le=7 * 86400,
         description="/router/rest accepts a timestamp this many seconds from server time",
     )
+    flow_control: bool = Field(
+        default=True, description="Enforce the gateway's flow control (code 7); see docs/gateway.md"
+    )
+    flow_tiers: dict[str, dict[str, int | None]] = Field(
+        default_factory=dict,
+        description="JSON overriding the built-in flow-control tiers, e.g. "
+        '{"default": {"daily": 200000, "per_method_per_second": 50}}; null means unlimited',
+    )
+    flow_redis_prefix: str = Field(
+        default="mercato:flow", description="Key prefix of the flow-control counters in Redis"
+    )
+    call_log_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="The call log keeps this many days of calls"
+    )
+    call_log_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Calls waiting to be written; beyond this they are dropped and counted",
+    )
     run_jobs: bool = Field(
         default=True,
         description="Run timers in this process; set false when a separate `mercato worker` "
         "runs them",
     )
+
+    @field_validator("flow_tiers")
+    @classmethod
+    def _check_flow_tiers(
+        cls, tiers: dict[str, dict[str, int | None]]
+    ) -> dict[str, dict[str, int | None]]:
+        for name, limits in tiers.items():
+            if not name or len(name) > 32:
+                raise ValueError(f"flow tier name {name!r} must be 1-32 characters")
+            for key, value in limits.items():
+                if key not in FLOW_TIER_FIELDS:
+                    raise ValueError(f"flow tier {name!r}: unknown limit {key!r}")
+                if value is not None and value < 1:
+                    raise ValueError(f"flow tier {name!r}: {key} must be >= 1 or null")
+        return tiers
 
     @property
     def resolved_database_url(self) -> str:

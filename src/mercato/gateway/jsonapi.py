@@ -17,6 +17,7 @@ from mercato import __version__
 from mercato.gateway import adapters, dispatch, envelope
 from mercato.gateway.context import CallContext
 from mercato.gateway.errors import GatewayError, unknown_error
+from mercato.gateway.flowcontrol import FlowLimited
 from mercato.gateway.registry import REGISTRY, Method
 from mercato.gateway.router import finish_call, new_context
 
@@ -79,6 +80,8 @@ def _error(ctx: CallContext, exc: GatewayError) -> JSONResponse:
     headers = {"X-Request-Id": ctx.request_id}
     if exc.http_status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, FlowLimited):  # flow control (429)
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
 

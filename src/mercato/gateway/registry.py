@@ -41,6 +41,7 @@ H = TypeVar("H", bound=Handler)
 # ``gateway.py`` here (e.g. "mercato.trade.gateway").
 METHOD_MODULES: tuple[str, ...] = (
     "mercato.gateway.platform",
+    "mercato.oauth.gateway",
     "mercato.accounts.gateway",
     "mercato.shops.gateway",
     "mercato.catalog.gateway",

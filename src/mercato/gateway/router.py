@@ -23,6 +23,7 @@ from mercato.developer import repository as developer_repo
 from mercato.gateway import adapters, dispatch, envelope, hooks, signing
 from mercato.gateway.context import CallContext
 from mercato.gateway.errors import GatewayError, unknown_error
+from mercato.gateway.flowcontrol import FlowLimited
 from mercato.gateway.registry import REGISTRY, Method
 from mercato.gateway.wire import read_params
 from mercato.kit import crypto
@@ -185,6 +186,8 @@ async def router_rest(request: Request) -> Response:
     except GatewayError as exc:
         code, sub_code = exc.code, exc.sub_code
         response = _respond(ctx, envelope.error_body(exc.body(ctx.request_id)), fmt)
+        if isinstance(exc, FlowLimited):  # flow control (code 7): the standard header too
+            response.headers["Retry-After"] = str(exc.retry_after)
     await finish_call(ctx, code, sub_code, started)
     return response
 

@@ -33,9 +33,10 @@ async def lock_app(session: AsyncSession, app_id: int) -> App | None:
     """The app, its row locked until the transaction ends (PostgreSQL; SQLite serializes
     writers already): authorizations of one app are counted and added one at a time."""
     return await session.scalar(
-        select(App).where(App.id == app_id).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(App)
+        .where(App.id == app_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
 
 

@@ -66,8 +66,6 @@ class OAuthErrorBody(BaseModel):
 class AuthorizedApp(BaseModel):
     """One row of a user's "authorized apps" page."""
 
-    model_config = {"arbitrary_types_allowed": True}
-
     app_id: int
     app_key: str
     name: str
@@ -76,4 +74,6 @@ class AuthorizedApp(BaseModel):
 
     @classmethod
     def of(cls, app: App, since: datetime, packages: list[str]) -> AuthorizedApp:
-        return cls(app_id=app.id, app_key=app.app_key, name=app.name, since=since, packages=packages)
+        return cls(
+            app_id=app.id, app_key=app.app_key, name=app.name, since=since, packages=packages
+        )

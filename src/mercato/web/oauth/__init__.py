@@ -1,0 +1,1 @@
+"""OAuth pages (authorize, consent) and the server-to-server token endpoint."""
