@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.scenarios import catalog, flashsale
+from bench.scenarios import catalog, flashsale, gateway
 
-SCENARIOS = {"catalog": catalog, "flashsale": flashsale}
+SCENARIOS = {"catalog": catalog, "flashsale": flashsale, "gateway": gateway}
 
 
 def main(argv: list[str] | None = None) -> int:
