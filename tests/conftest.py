@@ -68,7 +68,7 @@ def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path
     return _sqlite_url(path)
 
 
-async def _truncate_all(database: Database) -> None:
+async def truncate_all(database: Database) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     async with database.write() as session:
         await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -79,7 +79,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     """A migrated, empty database."""
     database = Database(database_url)
     if not database.is_sqlite:
-        await _truncate_all(database)
+        await truncate_all(database)
     try:
         yield database
     finally:

@@ -25,6 +25,10 @@ apps_app = typer.Typer(help="Developer apps: create, list, rotate secrets.", no_
 app.add_typer(apps_app, name="app")
 token_app = typer.Typer(help="Access tokens for testing: issue.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+sandbox_app = typer.Typer(
+    help="Sandbox tools: act as a buyer from the command line.", no_args_is_help=True
+)
+app.add_typer(sandbox_app, name="sandbox")
 console = Console()
 
 DEMO_PASSWORD = "mercato-demo"
@@ -515,6 +519,65 @@ def token_issue(
         return
     for key, value in fields.items():
         console.print(f"{key:<26} {value}", markup=False)
+
+
+@sandbox_app.command("order")
+def sandbox_order(
+    buyer: Annotated[str, typer.Option(help="Nick of the buying user (needs an address).")],
+    num_iid: Annotated[int, typer.Option("--num-iid", help="The item to buy.")],
+    sku_id: Annotated[int, typer.Option("--sku-id", help="Its SKU (0: none).")] = 0,
+    quantity: Annotated[int, typer.Option(help="How many.")] = 1,
+    pay: Annotated[bool, typer.Option("--pay", help="Also pay from the wallet.")] = False,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Place an order as BUYER (buy now, to the default address), and pay it with --pay:
+    the same services the pages call, so the same events and timers follow."""
+    import uuid
+
+    from mercato.accounts.repository import user_by_nick
+    from mercato.kit.errors import MercatoError, NotFound, ValidationFailed
+    from mercato.kit.money import format_fen
+    from mercato.trade import service as trade
+    from mercato.trade.schemas import CheckoutLine
+
+    settings = _settings(data_dir)
+
+    async def run() -> dict[str, object]:
+        await _ensure_current(settings)
+        async with _database(settings) as (db, _storage), db.write() as session:
+            user = await user_by_nick(session, buyer)
+            if user is None:
+                raise NotFound(f"no user {buyer}")
+            addresses = await trade.list_addresses(session, user)
+            if not addresses:
+                raise ValidationFailed.one("buyer", "no_address", f"{buyer} has no address")
+            address = next((a for a in addresses if a.is_default), addresses[0])
+            trades = await trade.checkout(
+                session,
+                user,
+                lines=[CheckoutLine(num_iid, sku_id, quantity)],
+                address_id=address.id,
+                checkout_key=f"sandbox:{uuid.uuid4().hex}",
+            )
+            tids = [t.id for t in trades]
+            if pay:
+                await trade.pay(session, user, tids, key=trade.wallet_pay_key(tids))
+            first = trades[0]
+            return {
+                "tid": first.id,
+                "status": first.status,
+                "payment": format_fen(first.payment),
+            }
+
+    try:
+        result = asyncio.run(run())
+    except MercatoError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    console.print(f"trade {result['tid']}: {result['status']}, ¥{result['payment']}")
 
 
 if __name__ == "__main__":

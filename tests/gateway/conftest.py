@@ -4,7 +4,6 @@ like the two client styles of TOP-PROTOCOL.md §2.1."""
 
 from __future__ import annotations
 
-import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -25,18 +24,29 @@ from mercato.gateway.registry import REGISTRY, Method, NoParams, TopParams
 from mercato.kit.clock import utcnow
 from mercato.kit.db import Database
 from mercato.kit.errors import Conflict, NotFound, ValidationFailed
+from mercato.logistics.carriers import ensure_carriers
 from mercato.models import App, Role
+from tests.conftest import truncate_all
 from tests.factories.accounts import make_user
 from tests.factories.gateway import SERVER_SECRET, make_app, make_token
 
 
 @pytest.fixture
-async def app(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[FastAPI]:
+async def app(tmp_path: Path, database_url: str) -> AsyncIterator[FastAPI]:
+    """The whole app on this run's backends (SQLite, and PostgreSQL when
+    ``MERCATO_TEST_DATABASE_URL`` is set), emptied, with the reference carriers."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    shutil.copyfile(sqlite_template, data_dir / "mercato.db")
-    application = create_app(Settings(data_dir=data_dir, secret_key=SERVER_SECRET, run_jobs=False))
+    settings = Settings(
+        data_dir=data_dir, database_url=database_url, secret_key=SERVER_SECRET, run_jobs=False
+    )
+    application = create_app(settings)
     async with application.router.lifespan_context(application):
+        database: Database = application.state.db
+        if not database.is_sqlite:
+            await truncate_all(database)
+            async with database.write() as session:
+                await ensure_carriers(session)
         yield application
 
 

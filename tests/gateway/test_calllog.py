@@ -20,7 +20,7 @@ from mercato.kit.clock import utcnow
 from mercato.kit.db import Database
 from mercato.kit.errors import NotFound
 from mercato.models import ApiCall, Role
-from tests.conftest import _truncate_all
+from tests.conftest import truncate_all
 from tests.factories.accounts import make_user
 from tests.factories.calls import Call, add_calls
 from tests.factories.gateway import make_app
@@ -34,7 +34,7 @@ async def backend_db(database_url: str) -> AsyncIterator[Database]:
     """A migrated, empty database on each backend (the gateway's ``db`` is SQLite only)."""
     database = Database(database_url)
     if not database.is_sqlite:
-        await _truncate_all(database)
+        await truncate_all(database)
     try:
         yield database
     finally:

@@ -102,3 +102,8 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
 
 async def close_web_session(session: AsyncSession, token: str) -> None:
     await repo.delete_web_session(session, _token_hash(token))
+
+
+async def find_user(session: AsyncSession, nick: str) -> User | None:
+    """The user with this nick (case-insensitive), or None."""
+    return await repo.user_by_nick(session, nick)

@@ -5,15 +5,18 @@ tenancy is enforced here once instead of being remembered by each caller (DESIGN
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 from sqlalchemy.sql import Select
 
 from mercato.catalog.schemas import DELETED, INSTOCK, ONSALE
 from mercato.kit.pagination import Page, PageRequest
-from mercato.models import Category, Item, ItemProp, Shop, ShopCategory
+from mercato.kit.searchtext import needle
+from mercato.models import Category, Item, ItemProp, ItemSellerCat, Shop, ShopCategory
 
 # Everything an item page or an edit needs, loaded up front: the relationships raise on
 # lazy access because lazy loads cannot happen in async code.
@@ -114,3 +117,97 @@ async def list_seller_items(
         query.order_by(Item.modified_at.desc(), Item.id.desc()).offset(page.offset).limit(page.size)
     )
     return Page(items=list(rows), total=total or 0, request=page)
+
+
+@dataclass(frozen=True)
+class SellerItemFilter:
+    """The open API's filters over a seller's own items (taobao.items.onsale.get and
+    taobao.items.inventory.get). ``order_by`` is an Item column name."""
+
+    approve_status: str
+    terms: tuple[str, ...] = ()  # title terms, all required
+    category_id: int | None = None  # the whole subtree
+    seller_cat_ids: tuple[int, ...] = ()  # in any of these shop categories
+    start_modified: datetime | None = None
+    end_modified: datetime | None = None
+    sold_out: bool | None = None  # quantity is / is not zero
+    ever_listed: bool | None = None  # has / has never been on sale
+    order_by: str = "list_time"
+    descending: bool = True
+
+
+SELLER_ITEM_ORDER = ("list_time", "delist_time", "quantity", "modified_at", "sold_quantity")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _seller_item_conditions(seller_id: int, f: SellerItemFilter) -> list[ColumnElement[bool]]:
+    conditions = [Item.seller_id == seller_id, Item.approve_status == f.approve_status]
+    for term in f.terms:
+        pattern = f"%{_escape_like(needle(term))}%"
+        conditions.append(Item.search_text.like(pattern, escape="\\"))
+    if f.category_id is not None:
+        path = select(Category.path).where(Category.id == f.category_id).scalar_subquery()
+        subtree = select(Category.id).where(Category.path.startswith(path))
+        conditions.append(Item.category_id.in_(subtree))
+    if f.seller_cat_ids:
+        linked = select(ItemSellerCat.item_id).where(
+            ItemSellerCat.shop_category_id.in_(f.seller_cat_ids)
+        )
+        conditions.append(Item.id.in_(linked))
+    if f.start_modified is not None:
+        conditions.append(Item.modified_at >= f.start_modified)
+    if f.end_modified is not None:
+        conditions.append(Item.modified_at <= f.end_modified)
+    if f.sold_out is not None:
+        conditions.append(Item.quantity == 0 if f.sold_out else Item.quantity > 0)
+    if f.ever_listed is not None:
+        listed = Item.list_time.is_not(None)
+        conditions.append(listed if f.ever_listed else Item.list_time.is_(None))
+    return conditions
+
+
+async def filter_seller_items(
+    session: AsyncSession, seller_id: int, f: SellerItemFilter, page: PageRequest
+) -> Page[Item]:
+    """One page of the seller's own items matching ``f``, with the total; the items come
+    with their shop categories and props loaded, without images, SKUs or ``description``
+    (lists never show it; reading it raises instead of lazily loading)."""
+    if f.order_by not in SELLER_ITEM_ORDER:
+        raise ValueError(f"cannot order items by {f.order_by}")
+    conditions = _seller_item_conditions(seller_id, f)
+    total = await session.scalar(select(func.count()).select_from(Item).where(*conditions))
+    column = getattr(Item, f.order_by)
+    key = column.desc().nulls_last() if f.descending else column.asc().nulls_last()
+    rows = await session.scalars(
+        select(Item)
+        .where(*conditions)
+        .options(
+            selectinload(Item.seller_cats),
+            selectinload(Item.prop_values),
+            defer(Item.description, raiseload=True),
+            defer(Item.search_text),
+        )
+        .order_by(key, Item.id.desc())
+        .offset(page.offset)
+        .limit(page.size)
+    )
+    return Page(items=list(rows), total=total or 0, request=page)
+
+
+async def seller_items_by_ids(
+    session: AsyncSession, seller_id: int, item_ids: Iterable[int]
+) -> list[Item]:
+    """The seller's own live items among ``item_ids``, with their children, no row locks;
+    someone else's ids are left out."""
+    wanted = set(item_ids)
+    if not wanted:
+        return []
+    rows = await session.scalars(
+        select(Item)
+        .where(Item.id.in_(wanted), Item.seller_id == seller_id, Item.approve_status != DELETED)
+        .options(*ITEM_CHILDREN)
+    )
+    return list(rows)

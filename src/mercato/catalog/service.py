@@ -31,9 +31,16 @@ from mercato.catalog.schemas import (
     SaleValue,
     SkuInput,
 )
+from mercato.events import outbox
 from mercato.kit.clock import utcnow
-from mercato.kit.errors import FieldProblem, NotFound, PermissionDenied, ValidationFailed
-from mercato.kit.money import parse_yuan
+from mercato.kit.errors import (
+    Conflict,
+    FieldProblem,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from mercato.kit.money import format_fen, parse_yuan
 from mercato.kit.pagination import Page, PageRequest
 from mercato.kit.storage import Storage
 from mercato.models import (
@@ -47,6 +54,7 @@ from mercato.models import (
     Sku,
     User,
 )
+from mercato.trade import events as item_events
 
 MAX_TITLE = 60
 MAX_QUANTITY = 1_000_000
@@ -181,6 +189,210 @@ async def delete_item(session: AsyncSession, seller: User, item_id: int) -> None
     for sku in item.skus:
         sku.status = SKU_DELETED
     await session.flush()
+
+
+# ---------------------------------------------------------------- partial edits
+# The open API changes one aspect of an item at a time (a SKU, the stock, an image); these
+# start from the item as it stands and go through the same rules as a whole-item save.
+
+
+def item_input_of(detail: ItemDetail) -> ItemInput:
+    """The item as it stands, as the input that would save it unchanged: where a partial
+    edit starts before it changes a few fields."""
+    item = detail.item
+    return ItemInput(
+        title=item.title,
+        category_id=item.category_id,
+        price=format_fen(item.price),
+        quantity=item.quantity,
+        description=item.description,
+        props={pid: list(vids) for pid, vids in detail.prop_vids.items()},
+        input_props=dict(detail.input_props),
+        location_state=item.location_state,
+        location_city=item.location_city,
+        outer_id=item.outer_id,
+        approve_status=ONSALE if item.approve_status == ONSALE else INSTOCK,
+        seller_cat_ids=list(detail.seller_cat_ids),
+        skus=[
+            SkuInput(
+                properties=sku.properties,
+                price=format_fen(sku.price),
+                quantity=sku.quantity,
+                outer_id=sku.outer_id,
+                barcode=sku.barcode,
+            )
+            for sku in detail.skus
+        ],
+        image_keys=[image.url for image in detail.images],
+    )
+
+
+async def add_sku(session: AsyncSession, seller: User, item_id: int, sku: SkuInput) -> Sku:
+    """Add one SKU to an item, keeping the others; the item's price and stock follow.
+    A combination the item already has is a Conflict (``sku_exists``)."""
+    detail = await get_own_item_detail(session, seller, item_id)
+    properties = _canonical_properties(sku.properties, None)
+    if properties is not None and properties in detail.sku_by_properties():
+        raise Conflict(f"item {item_id} already has the SKU {properties}", code="sku_exists")
+    data = item_input_of(detail)
+    data = data.model_copy(update={"skus": [*data.skus, sku]})
+    item = await update_item(session, seller, item_id, data)
+    return _normal_sku(item, properties or "")
+
+
+async def update_sku(
+    session: AsyncSession,
+    seller: User,
+    item_id: int,
+    properties: str,
+    *,
+    price: str | None = None,
+    quantity: int | None = None,
+    outer_id: str | None = None,
+) -> Sku:
+    """Change one SKU (named by its properties) of an item; None leaves a field as it is."""
+    detail = await get_own_item_detail(session, seller, item_id)
+    canonical = _canonical_properties(properties, None)
+    if canonical is None:
+        raise ValidationFailed.one("properties", "sku_properties", "not pid:vid;pid:vid")
+    if canonical not in detail.sku_by_properties():
+        raise NotFound(f"item {item_id} has no SKU {canonical}", code="sku_not_found")
+    changes = {"price": price, "quantity": quantity, "outer_id": outer_id}
+    changes = {name: value for name, value in changes.items() if value is not None}
+    data = item_input_of(detail)
+    skus = [s.model_copy(update=changes) if s.properties == canonical else s for s in data.skus]
+    item = await update_item(session, seller, item_id, data.model_copy(update={"skus": skus}))
+    return _normal_sku(item, canonical)
+
+
+def _normal_sku(item: Item, properties: str) -> Sku:
+    return next(s for s in item.skus if s.properties == properties and s.status == SKU_NORMAL)
+
+
+async def set_stock(
+    session: AsyncSession,
+    seller: User,
+    item_id: int,
+    quantity: int,
+    *,
+    sku_id: int | None = None,
+    sku_outer_id: str | None = None,
+    delta: bool = False,
+) -> tuple[Item, Sku | None]:
+    """Set the stock of an item, or of one of its SKUs (by id, else by outer id), to
+    ``quantity``; with ``delta``, add ``quantity`` to it (negative takes). An item with SKUs
+    holds the sum of its SKUs' stock, so its stock changes through one SKU. A change records
+    ``taobao_item_ItemStockChanged``, like the stock a checkout takes."""
+    item = await _own_item(session, seller, item_id)
+    skus = [sku for sku in item.skus if sku.status == SKU_NORMAL]
+    sku = _stock_sku(item_id, skus, sku_id, sku_outer_id)
+    if sku is None and skus:
+        raise ValidationFailed.one("sku_id", "sku_required", "the item has SKUs: name one")
+    before = sku.quantity if sku is not None else item.quantity
+    after = before + quantity if delta else quantity
+    problems = _Problems()
+    _check_quantity(after, "quantity", problems)
+    _raise_if(problems.items)
+    if sku is not None:
+        sku.quantity = after
+        item.quantity = derive_price_quantity(skus)[1]
+    else:
+        item.quantity = after
+    if after != before:
+        item.event_seq = (item.event_seq or 0) + 1
+        await _record_stock_change(session, seller, item, sku, after - before)
+    await session.flush()
+    return item, sku
+
+
+def _stock_sku(
+    item_id: int, skus: list[Sku], sku_id: int | None, outer_id: str | None
+) -> Sku | None:
+    if sku_id is None and not outer_id:
+        return None
+    if sku_id is not None:
+        found = next((s for s in skus if s.id == sku_id), None)
+    else:
+        found = next((s for s in skus if s.outer_id == outer_id), None)
+    if found is None:
+        raise NotFound(f"item {item_id} has no such SKU", code="sku_not_found")
+    return found
+
+
+async def _record_stock_change(
+    session: AsyncSession, seller: User, item: Item, sku: Sku | None, increment: int
+) -> None:
+    await outbox.record_event(
+        session,
+        topic=item_events.ITEM_STOCK_CHANGED,
+        subject=item_events.item_subject(item.id),
+        seq=item.event_seq,
+        user_id=seller.id,
+        user_nick=seller.nick,
+        content=item_events.stock_content(
+            item,
+            nick=seller.nick,
+            num=item.quantity,
+            sku_id=sku.id if sku is not None else None,
+            sku_num=sku.quantity if sku is not None else None,
+            increment=increment,
+        ),
+    )
+
+
+async def list_item(session: AsyncSession, seller: User, item_id: int, num: int) -> Item:
+    """Put an item on sale with ``num`` in stock. An item with SKUs keeps the sum of its
+    SKUs' stock, whatever ``num`` says."""
+    item = await _own_item(session, seller, item_id)
+    if not any(sku.status == SKU_NORMAL for sku in item.skus):
+        await set_stock(session, seller, item_id, num)
+    return await set_listing(session, seller, item_id, True)
+
+
+async def put_item_image(
+    session: AsyncSession,
+    seller: User,
+    item_id: int,
+    key: str | None,
+    *,
+    image_id: int | None = None,
+    position: int | None = None,
+    major: bool = False,
+    storage: Storage | None = None,
+) -> ItemImage:
+    """Add the stored image ``key`` to an item, or with ``image_id`` replace (``key``)
+    and/or move one of its images. ``major`` puts it first (the list picture), else
+    ``position`` (0-based) places it; a new image otherwise goes last."""
+    item = await _own_item(session, seller, item_id)
+    images = list(item.images)
+    if key is not None and not is_image_key(key):
+        raise ValidationFailed.one("image", "image_key", "not an uploaded image")
+    if image_id is not None:
+        image = next((i for i in images if i.id == image_id), None)
+        if image is None:
+            raise NotFound(f"item {item_id} has no image {image_id}", code="item_img_not_found")
+        at = images.index(image)
+        images.remove(image)
+    elif key is None:
+        raise ValidationFailed.one("image", "missing", "an image is required")
+    elif len(images) >= MAX_IMAGES:
+        raise ValidationFailed.one("image", "max_count", f"at most {MAX_IMAGES} images")
+    else:
+        image, at = ItemImage(url=""), len(images)
+    if key is not None:
+        image.url = image_url(key, storage)
+    if major:
+        at = 0
+    elif position is not None:
+        at = max(0, min(position, len(images)))
+    images.insert(at, image)
+    for i, row in enumerate(images):
+        row.position = i
+    item.images = images
+    item.pic_url = images[0].url
+    item.modified_at = utcnow()
+    await session.flush()
+    return image
 
 
 def derive_price_quantity(skus: Iterable[_Priced]) -> tuple[int, int]:
@@ -697,3 +909,49 @@ def _sale_props(props: list[ItemProp], skus: list[Sku]) -> list[SaleProp]:
         for prop in props
         if prop.is_sale_prop and any(pid == prop.id for pid, _ in used)
     ]
+
+
+# ---------------------------------------------------------------- open API reads
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """A seller's own item as the open API shows it: its detail, and its category's props by
+    id, to name the pids and vids of ``props_name`` and SKU ``properties_name``."""
+
+    detail: ItemDetail
+    props: dict[int, ItemProp]
+
+
+async def filter_seller_items(
+    session: AsyncSession, seller: User, filters: repo.SellerItemFilter, page: PageRequest
+) -> Page[Item]:
+    """The seller's own items on sale or in stock, filtered and ordered as the open API's
+    item lists ask; only ever this seller's."""
+    if filters.approve_status not in (ONSALE, INSTOCK):
+        raise ValidationFailed.one("approve_status", "choice", "must be onsale or instock")
+    return await repo.filter_seller_items(session, seller.id, filters, page)
+
+
+async def get_own_item_views(
+    session: AsyncSession, seller: User, item_ids: Iterable[int]
+) -> list[ItemView]:
+    """The seller's own live items among ``item_ids``, in the order asked, each complete
+    (props, images, normal SKUs); someone else's or unknown ids are left out. Reads only:
+    no row locks, unlike the edit path."""
+    ids = list(dict.fromkeys(item_ids))
+    items = {i.id: i for i in await repo.seller_items_by_ids(session, seller.id, ids)}
+    shop = await repo.shop_of_seller(session, seller.id)
+    if shop is None or not items:
+        return []
+    cats: dict[int, tuple[Category, list[ItemProp]]] = {}
+    for cid in {item.category_id for item in items.values()}:
+        cats[cid] = (await get_category(session, cid), await repo.category_props(session, cid))
+    views = []
+    for item_id in ids:
+        item = items.get(item_id)
+        if item is not None:
+            category, props = cats[item.category_id]
+            detail = _detail(item, category, shop, props)
+            views.append(ItemView(detail, {p.id: p for p in props}))
+    return views

@@ -50,6 +50,14 @@ class CallContext:
         return self._db_session
 
     @property
+    def session_user(self) -> User:
+        """The session's user, in a method declared with ``session=True`` (the router has
+        resolved it before the handler runs)."""
+        if self.user is None:
+            raise RuntimeError("a session method ran without a user")
+        return self.user
+
+    @property
     def user_id(self) -> int | None:
         return self.user.id if self.user else None
 

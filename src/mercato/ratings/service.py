@@ -7,6 +7,9 @@ each rating call records one ``taobao_trade_TradeRated`` event in the trade's ow
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
@@ -52,14 +55,21 @@ def _check_text(field: str, text: str) -> str:
     return text
 
 
-async def _rater_trade(session: AsyncSession, user: User, tid: int) -> tuple[Trade, str]:
-    """The trade, locked, and the user's role in it; NotFound when it is not theirs."""
-    trade = await trade_repo.buyer_trade(session, user.id, tid, for_update=True)
-    if trade is not None:
-        return trade, ROLE_BUYER
-    trade = await trade_repo.seller_trade(session, user.id, tid, for_update=True)
-    if trade is not None:
-        return trade, ROLE_SELLER
+async def _rater_trade(
+    session: AsyncSession, user: User, tid: int, role: str | None = None
+) -> tuple[Trade, str]:
+    """The trade, locked, and the user's role in it; NotFound when it is not theirs (or,
+    when ``role`` is given, when they are not its party in that role)."""
+    if role is not None and role not in (ROLE_BUYER, ROLE_SELLER):
+        raise ValidationFailed.one("role", "choice", "role must be buyer or seller")
+    if role in (None, ROLE_BUYER):
+        trade = await trade_repo.buyer_trade(session, user.id, tid, for_update=True)
+        if trade is not None:
+            return trade, ROLE_BUYER
+    if role in (None, ROLE_SELLER):
+        trade = await trade_repo.seller_trade(session, user.id, tid, for_update=True)
+        if trade is not None:
+            return trade, ROLE_SELLER
     raise NotFound(f"trade {tid} does not exist")
 
 
@@ -71,14 +81,17 @@ async def rate(
     result: str,
     content: str = "",
     oid: int | None = None,
+    role: str | None = None,
 ) -> list[TradeRate]:
     """The buyer (rating the seller's goods) or the seller (rating the buyer) rates one
     order of a finished trade, or every order when ``oid`` is None, within 15 days of the
     trade's end. An order this side already rated makes the whole call a Conflict
-    ("already_rated") and nothing changes."""
+    ("already_rated") and nothing changes. ``role`` (the open platform's parameter), when
+    given, is the side the user rates as: a trade where they are not that party is
+    NotFound."""
     _check_result(result)
     content = _check_text("content", content)
-    trade, role = await _rater_trade(session, user, tid)
+    trade, role = await _rater_trade(session, user, tid, role)
     if trade.status != TRADE_FINISHED:
         raise Conflict(
             f"trade {tid} is {trade.status}; only finished trades can be rated",
@@ -231,3 +244,64 @@ async def my_given(session: AsyncSession, user: User, page: PageRequest) -> Page
 async def my_received(session: AsyncSession, user: User, page: PageRequest) -> Page[TradeRate]:
     """Ratings the user received (as seller or as buyer), newest first."""
     return await _page(session, select(TradeRate).where(TradeRate.rated_id == user.id), page)
+
+
+# ---------------------------------------------------------------- open-platform reads
+
+RATE_GET = "get"  # ratings the user received
+RATE_GIVE = "give"  # ratings the user gave
+
+
+@dataclass(frozen=True)
+class RateSearch:
+    """A rating search in TOP's terms (``traderates.get``); each attribute is named after
+    its TOP parameter, so a ValidationFailed names it. ``role`` is the rater's side;
+    the created range is inclusive."""
+
+    rate_type: str
+    role: str
+    result: str | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    tid: int | None = None
+    num_iid: int | None = None
+
+
+async def search_rates(
+    session: AsyncSession, user: User, search: RateSearch, page: PageRequest
+) -> Page[TradeRate]:
+    """The ratings the user received (``get``) or gave (``give``) with TOP's filters,
+    newest first. Only the user's own ratings: given by them or about them."""
+    if search.rate_type == RATE_GET:
+        query = select(TradeRate).where(TradeRate.rated_id == user.id)
+    elif search.rate_type == RATE_GIVE:
+        query = select(TradeRate).where(TradeRate.rater_id == user.id)
+    else:
+        raise ValidationFailed.one("rate_type", "choice", "rate_type must be get or give")
+    if search.role not in (ROLE_BUYER, ROLE_SELLER):
+        raise ValidationFailed.one("role", "choice", "role must be buyer or seller")
+    query = query.where(TradeRate.role == search.role)
+    if search.result:
+        _check_result(search.result)
+        query = query.where(TradeRate.result == search.result)
+    start, end = search.start_date, search.end_date
+    if start is not None and end is not None and end < start:
+        raise ValidationFailed.one("end_date", "range", "must not be before start_date")
+    if start is not None:
+        query = query.where(TradeRate.created >= start)
+    if end is not None:
+        query = query.where(TradeRate.created <= end)
+    if search.tid is not None:
+        query = query.where(TradeRate.trade_id == search.tid)
+    if search.num_iid is not None:
+        query = query.where(TradeRate.item_id == search.num_iid)
+    return await _page(session, query, page)
+
+
+async def rated_orders(session: AsyncSession, rates: Iterable[TradeRate]) -> dict[int, Order]:
+    """The orders the ratings are about, by order id (for the item's title and price)."""
+    ids = {r.order_id for r in rates}
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Order).where(Order.id.in_(ids)))
+    return {o.id: o for o in rows}

@@ -24,10 +24,13 @@ auto-confirm timer is paused (``trade.service.pause_auto_confirm``). See docs/re
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ScalarSelect
 
 from mercato.accounts import service as accounts
 from mercato.events import jobs, outbox
@@ -38,6 +41,7 @@ from mercato.kit.pagination import Page, PageRequest
 from mercato.ledger.accounts import SANDBOX_CHANNEL, seller, wallet
 from mercato.ledger.service import balance, lock_account, post, transaction_by_key
 from mercato.logistics import service as logistics
+from mercato.logistics.carriers import get_carrier
 from mercato.models import Order, Payment, Refund, Trade, User
 from mercato.models.accounts import Role
 from mercato.payments import service as payments
@@ -705,3 +709,102 @@ async def get_refund(session: AsyncSession, viewer: User, refund_id: int) -> Ref
     ):
         raise NotFound(f"refund {refund_id} does not exist")
     return refund
+
+
+# ---------------------------------------------------------------- open-platform reads
+#
+# What TOP's refund methods need beyond the pages: searches with TOP's filters, and the
+# orders the refunds are about (for the Refund object's title, price, num, order_status).
+
+
+@dataclass(frozen=True)
+class RefundSearch:
+    """A refund search in TOP's terms (``refunds.receive.get``, ``refunds.apply.get``);
+    each attribute is named after its TOP parameter, so a ValidationFailed names it.
+    ``type`` filters on the trade's type (``guarantee_trade`` = fixed and auction);
+    ``buyer_nick`` / ``seller_nick`` name the other party; the modified range is
+    inclusive."""
+
+    status: str | None = None
+    type: Sequence[str] = ()
+    buyer_nick: str | None = None
+    seller_nick: str | None = None
+    start_modified: datetime | None = None
+    end_modified: datetime | None = None
+
+
+def _user_id_by_nick(nick: str) -> ScalarSelect[int]:
+    return select(User.id).where(User.nick_key == nick.strip().lower()).scalar_subquery()
+
+
+def _filtered(query: Select[Refund], search: RefundSearch) -> Select[Refund]:
+    if search.status:
+        if search.status not in STATUSES:
+            raise ValidationFailed.one("status", "choice", f"unknown status {search.status}")
+        query = query.where(Refund.status == search.status)
+    if search.type:
+        types: list[str] = []
+        for name in search.type:
+            if name not in trade_service.TRADE_TYPES:
+                raise ValidationFailed.one("type", "choice", f"unknown trade type {name}")
+            types.extend(trade_service.TYPE_ALIASES.get(name, (name,)))
+        query = query.where(Refund.trade_id.in_(select(Trade.id).where(Trade.type.in_(types))))
+    if search.buyer_nick:
+        query = query.where(Refund.buyer_id == _user_id_by_nick(search.buyer_nick))
+    if search.seller_nick:
+        query = query.where(Refund.seller_id == _user_id_by_nick(search.seller_nick))
+    start, end = search.start_modified, search.end_modified
+    if start is not None and end is not None and end < start:
+        raise ValidationFailed.one("end_modified", "range", "must not be before start_modified")
+    if start is not None:
+        query = query.where(Refund.modified >= start)
+    if end is not None:
+        query = query.where(Refund.modified <= end)
+    return query
+
+
+async def _page_by_modified(
+    session: AsyncSession, query: Select[Refund], page: PageRequest
+) -> Page[Refund]:
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Refund.modified.desc(), Refund.id.desc())
+        .offset(page.offset)
+        .limit(page.size)
+    )
+    return Page(items=list(rows), total=int(total or 0), request=page)
+
+
+async def search_received(
+    session: AsyncSession, seller_user: User, search: RefundSearch, page: PageRequest
+) -> Page[Refund]:
+    """The refunds the seller received matching TOP's filters, last modified first."""
+    query = _filtered(select(Refund).where(Refund.seller_id == seller_user.id), search)
+    return await _page_by_modified(session, query, page)
+
+
+async def search_applied(
+    session: AsyncSession, buyer: User, search: RefundSearch, page: PageRequest
+) -> Page[Refund]:
+    """The refunds the buyer asked for matching TOP's filters, last modified first."""
+    query = _filtered(select(Refund).where(Refund.buyer_id == buyer.id), search)
+    return await _page_by_modified(session, query, page)
+
+
+async def refund_orders(session: AsyncSession, refunds: Iterable[Refund]) -> dict[int, Order]:
+    """The orders the refunds are about, by order id (the caller already holds the
+    refunds, so their tenancy was checked when they were read)."""
+    ids = {r.order_id for r in refunds}
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Order).where(Order.id.in_(ids)))
+    return {o.id: o for o in rows}
+
+
+async def carrier_names(session: AsyncSession, codes: Iterable[str | None]) -> dict[str, str]:
+    """Carrier names by code, for the return waybills' ``company_name``."""
+    out: dict[str, str] = {}
+    for code in {c for c in codes if c}:
+        carrier = await get_carrier(session, code)
+        out[code] = carrier.name if carrier is not None else code
+    return out

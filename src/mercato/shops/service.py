@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.accounts.service import grant_role
+from mercato.accounts.service import find_user, grant_role
+from mercato.catalog.images import is_image_key
 from mercato.kit.errors import NotFound, ValidationFailed
 from mercato.models import Role, Shop, ShopCategory, User
+from mercato.ratings.service import shop_summary
 from mercato.shops import repository as repo
 from mercato.shops.schemas import ShopCategoryInput, ShopInput
 
 MAX_SHOP_CATEGORY_DEPTH = 2
+MAX_PIC_URL = 300  # the column's width
 
 
 async def open_shop(session: AsyncSession, seller: User, data: ShopInput) -> Shop:
@@ -72,9 +75,12 @@ async def shop_category_tree(session: AsyncSession, shop_id: int) -> list[ShopCa
 
 
 async def add_shop_category(
-    session: AsyncSession, seller: User, data: ShopCategoryInput
+    session: AsyncSession, seller: User, data: ShopCategoryInput, *, pic_url: str | None = None
 ) -> ShopCategory:
-    """Add a category to the seller's shop tree (two levels, like TOP's seller cats)."""
+    """Add a category to the seller's shop tree (two levels, like TOP's seller cats), with an
+    optional picture (an http(s) URL or an uploaded image's key)."""
+    if pic_url is not None and (len(pic_url) > MAX_PIC_URL or not is_image_key(pic_url)):
+        raise ValidationFailed.one("pic_url", "image_url", "not an image URL")
     shop = await my_shop(session, seller)
     if data.parent_id:
         parent = await repo.shop_category(session, shop.id, data.parent_id)
@@ -88,6 +94,7 @@ async def add_shop_category(
         shop_id=shop.id,
         parent_id=data.parent_id or None,
         name=data.name,
+        pic_url=pic_url,
         sort_order=data.sort_order,
     )
     session.add(category)
@@ -114,3 +121,50 @@ async def delete_shop_category(session: AsyncSession, seller: User, cid: int) ->
         raise NotFound("no such category in your shop")
     await session.delete(category)
     await session.flush()
+
+
+# ---------------------------------------------------------------- the open API's views
+
+
+async def seller_shop(session: AsyncSession, seller: User) -> Shop | None:
+    """The seller's shop, or None when they have not opened one (``has_shop``)."""
+    return await repo.shop_of_seller(session, seller.id)
+
+
+async def shop_of_nick(session: AsyncSession, nick: str) -> tuple[Shop, User]:
+    """The open shop of the seller with this nick, and the seller: what anyone may see.
+    An unknown nick, a seller without a shop, a closed shop or a suspended seller is
+    ``shop_not_found``."""
+    seller = await find_user(session, nick)
+    shop = await repo.shop_of_seller(session, seller.id) if seller else None
+    if seller is None or shop is None or shop.status != "normal" or seller.status != "normal":
+        raise NotFound(f"no shop for the nick {nick!r}", code="shop_not_found")
+    return shop, seller
+
+
+@dataclass(frozen=True)
+class SellerCredit:
+    """A seller's credit from buyers' ratings, the way TOP counts it: one point per good
+    rating, minus one per bad one; the level follows the score (TOP's thresholds)."""
+
+    level: int
+    score: int
+    total_num: int
+    good_num: int
+
+
+# The lowest score of levels 1, 2, 3, …: hearts, then diamonds, crowns, gold crowns.
+CREDIT_LEVELS = (
+    4, 11, 41, 91, 151, 251, 501, 1001, 2001, 5001, 10001, 20001, 50001, 100001, 200001,
+    500001, 1000001, 2000001, 5000001, 10000001,
+)  # fmt: skip
+
+
+def credit_level(score: int) -> int:
+    return sum(1 for floor in CREDIT_LEVELS if score >= floor)
+
+
+async def seller_credit(session: AsyncSession, shop_id: int) -> SellerCredit:
+    summary = await shop_summary(session, shop_id)
+    score = summary.good - summary.bad
+    return SellerCredit(credit_level(score), score, summary.total, summary.good)

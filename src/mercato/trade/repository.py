@@ -4,8 +4,10 @@ trade it must be, so another user's trade is simply not found."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import ScalarSelect, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog.schemas import ONSALE, SKU_NORMAL
@@ -20,6 +22,7 @@ from mercato.models import (
     Shop,
     Sku,
     Trade,
+    User,
 )
 
 # ---------------------------------------------------------------- addresses
@@ -318,3 +321,93 @@ async def refunded_by_order(session: AsyncSession, trade_id: int) -> dict[int, i
         .group_by(Refund.order_id)
     )
     return {int(oid): int(total or 0) for oid, total in rows.all()}
+
+
+# ---------------------------------------------------------------- open-platform queries
+
+# TOP's ``rate_status`` filter: whether the buyer / the seller has rated (None: either).
+RATE_FILTERS: dict[str, tuple[bool | None, bool | None]] = {
+    "RATE_UNBUYER": (False, None),
+    "RATE_UNSELLER": (None, False),
+    "RATE_BUYER_UNSELLER": (True, False),
+    "RATE_UNBUYER_SELLER": (False, True),
+    "RATE_BUYER_SELLER": (True, True),
+}
+
+
+@dataclass(frozen=True)
+class TradeFilter:
+    """What a trade search keeps: ``statuses``/``types`` None for any (an empty list keeps
+    nothing), the other party's nick (case-insensitive), a ``RATE_FILTERS`` key, inclusive
+    time ranges, and the sort column (newest first)."""
+
+    statuses: Sequence[str] | None = None
+    types: Sequence[str] | None = None
+    buyer_nick: str | None = None
+    seller_nick: str | None = None
+    rate_status: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    modified_from: datetime | None = None
+    modified_to: datetime | None = None
+    order_by: str = "created"  # or "modified"
+
+
+def _user_ids_by_nick(nick: str) -> ScalarSelect[int]:
+    return select(User.id).where(User.nick_key == nick.strip().lower()).scalar_subquery()
+
+
+async def search_trades(
+    session: AsyncSession,
+    *,
+    buyer_id: int | None = None,
+    seller_id: int | None = None,
+    where: TradeFilter,
+    page: PageRequest,
+) -> Page[Trade]:
+    """A buyer's or a seller's trades (exactly one of the two) matching ``where``, newest
+    first by ``where.order_by``, with the total."""
+    if (buyer_id is None) == (seller_id is None):
+        raise ValueError("search trades for a buyer or for a seller")
+    query = select(Trade)
+    if buyer_id is not None:
+        query = query.where(Trade.buyer_id == buyer_id)
+    else:
+        query = query.where(Trade.seller_id == seller_id)
+    if where.statuses is not None:
+        query = query.where(Trade.status.in_(list(where.statuses)))
+    if where.types is not None:
+        query = query.where(Trade.type.in_(list(where.types)))
+    if where.buyer_nick is not None:
+        query = query.where(Trade.buyer_id == _user_ids_by_nick(where.buyer_nick))
+    if where.seller_nick is not None:
+        query = query.where(Trade.seller_id == _user_ids_by_nick(where.seller_nick))
+    if where.rate_status is not None:
+        buyer_rated, seller_rated = RATE_FILTERS[where.rate_status]
+        if buyer_rated is not None:
+            query = query.where(Trade.buyer_rate.is_(buyer_rated))
+        if seller_rated is not None:
+            query = query.where(Trade.seller_rate.is_(seller_rated))
+    if where.created_from is not None:
+        query = query.where(Trade.created >= where.created_from)
+    if where.created_to is not None:
+        query = query.where(Trade.created <= where.created_to)
+    if where.modified_from is not None:
+        query = query.where(Trade.modified >= where.modified_from)
+    if where.modified_to is not None:
+        query = query.where(Trade.modified <= where.modified_to)
+    column = Trade.modified if where.order_by == "modified" else Trade.created
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(column.desc(), Trade.id.desc()).offset(page.offset).limit(page.size)
+    )
+    return Page(items=list(rows), total=int(total or 0), request=page)
+
+
+async def party_trade(session: AsyncSession, user_id: int, tid: int) -> Trade | None:
+    """A trade the user bought or sold; None for anyone else's."""
+    return await session.scalar(
+        select(Trade).where(
+            Trade.id == tid, or_(Trade.buyer_id == user_id, Trade.seller_id == user_id)
+        )
+    )

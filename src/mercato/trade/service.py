@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,7 @@ MAX_ADDRESSES = 20
 MAX_BUYER_MESSAGE = 500
 MAX_MEMO = 1000
 MAX_CHECKOUT_KEY = 64
+MAX_CLOSE_REASON = 200
 PAID_STATUSES = frozenset({WAIT_SELLER_SEND_GOODS, WAIT_BUYER_CONFIRM_GOODS, TRADE_FINISHED})
 
 _MOBILE = re.compile(r"1\d{10}", re.ASCII)
@@ -795,10 +797,31 @@ async def _paid(session: AsyncSession, trade: Trade) -> None:
 async def cancel_unpaid(session: AsyncSession, buyer: User, tid: int) -> Trade:
     """The buyer gives up an unpaid trade: it closes and its stock goes back."""
     trade = await _buyer_trade(session, buyer, tid)
+    await _close_unpaid(session, trade)
+    return trade
+
+
+async def close_by_seller(session: AsyncSession, seller: User, tid: int, *, reason: str) -> Trade:
+    """The seller closes one of their unpaid trades (TOP's ``trade.close``): the same rule
+    and effect as the buyer's cancel, TRADE_CLOSED_BY_TAOBAO with the stock given back.
+    ``reason`` (``close_reason``, at most 200 characters) is required."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("close_reason", "required", "is required")
+    if len(reason) > MAX_CLOSE_REASON:
+        raise ValidationFailed.one(
+            "close_reason", "max_length", f"at most {MAX_CLOSE_REASON} characters"
+        )
+    trade = await _seller_trade(session, seller, tid)
+    await _close_unpaid(session, trade)
+    return trade
+
+
+async def _close_unpaid(session: AsyncSession, trade: Trade) -> None:
+    """Only an unpaid trade can be closed by its buyer or seller."""
     if trade.status != WAIT_BUYER_PAY:
         raise _illegal(trade, TRADE_CLOSED_BY_TAOBAO)
     await _close(session, trade)
-    return trade
 
 
 async def close_unpaid_timeout(session: AsyncSession, tid: int) -> Trade | None:
@@ -1115,25 +1138,45 @@ def _spread_adjust(trade: Trade) -> None:
 async def change_address(session: AsyncSession, buyer: User, tid: int, address_id: int) -> Trade:
     """Before shipping the buyer may send a trade to another address of theirs."""
     trade = await _buyer_trade(session, buyer, tid)
+    _check_address_changeable(trade)
+    address = await repo.buyer_address(session, buyer.id, address_id)
+    if address is None:
+        raise ValidationFailed.one("address_id", "not_found", f"address {address_id} not found")
+    _set_receiver(
+        trade,
+        {
+            "name": address.name,
+            "mobile": address.mobile,
+            "state": address.state,
+            "city": address.city,
+            "district": address.district,
+            "address": address.address,
+            "zip": address.zip,
+        },
+    )
+    await _trade_event(session, trade, ev.TRADE_ADDRESS_CHANGED, buyer_nick=buyer.nick)
+    await session.flush()
+    return trade
+
+
+def _check_address_changeable(trade: Trade) -> None:
+    """The receiver may change only before shipping (buyer's and seller's rule alike)."""
     if trade.status not in (WAIT_BUYER_PAY, WAIT_SELLER_SEND_GOODS):
         raise Conflict(
             f"trade {trade.id} is {trade.status}; the address can change only before shipping",
             code="illegal_transition",
         )
-    address = await repo.buyer_address(session, buyer.id, address_id)
-    if address is None:
-        raise ValidationFailed.one("address_id", "not_found", f"address {address_id} not found")
-    trade.receiver_name = address.name
-    trade.receiver_mobile = address.mobile
-    trade.receiver_state = address.state
-    trade.receiver_city = address.city
-    trade.receiver_district = address.district
-    trade.receiver_address = address.address
-    trade.receiver_zip = address.zip
+
+
+def _set_receiver(trade: Trade, values: dict[str, str]) -> None:
+    trade.receiver_name = values["name"]
+    trade.receiver_mobile = values["mobile"]
+    trade.receiver_state = values["state"]
+    trade.receiver_city = values["city"]
+    trade.receiver_district = values["district"]
+    trade.receiver_address = values["address"]
+    trade.receiver_zip = values["zip"]
     trade.modified = utcnow()
-    await _trade_event(session, trade, ev.TRADE_ADDRESS_CHANGED, buyer_nick=buyer.nick)
-    await session.flush()
-    return trade
 
 
 async def extend_receive_time(
@@ -1142,6 +1185,21 @@ async def extend_receive_time(
     """Once per trade, the buyer may push the automatic confirmation back (3 days); not
     while a refund has the timer paused."""
     trade = await _buyer_trade(session, buyer, tid)
+    deadline = _receive_deadline(trade)
+    job = await _confirm_job(session, trade.id)
+    if _was_extended(trade, job):
+        raise Conflict(f"trade {trade.id} was already extended", code="already_extended")
+    trade.timeout_action_time = deadline + extra
+    trade.modified = utcnow()
+    await _schedule_confirm(session, trade, deadline + extra, extended=True)
+    await _trade_event(session, trade, ev.TRADE_CHANGED, buyer_nick=buyer.nick)
+    await session.flush()
+    return trade
+
+
+def _receive_deadline(trade: Trade) -> datetime:
+    """When receipt confirms itself, for a trade that may wait longer: only a shipped trade
+    whose receipt timer runs (not while a refund has the timer paused)."""
     if trade.status == WAIT_BUYER_CONFIRM_GOODS and trade.timeout_action_time is None:
         raise Conflict(
             f"trade {trade.id} has an open refund; its receipt timer is paused",
@@ -1152,15 +1210,7 @@ async def extend_receive_time(
             f"trade {trade.id} is {trade.status}; only a shipped trade can wait longer",
             code="illegal_transition",
         )
-    job = await _confirm_job(session, trade.id)
-    if _was_extended(trade, job):
-        raise Conflict(f"trade {trade.id} was already extended", code="already_extended")
-    trade.timeout_action_time = trade.timeout_action_time + extra
-    trade.modified = utcnow()
-    await _schedule_confirm(session, trade, trade.timeout_action_time, extended=True)
-    await _trade_event(session, trade, ev.TRADE_CHANGED, buyer_nick=buyer.nick)
-    await session.flush()
-    return trade
+    return trade.timeout_action_time
 
 
 # ---------------------------------------------------------------- reads
@@ -1228,3 +1278,221 @@ async def close_after_refund(session: AsyncSession, trade: Trade) -> None:
     await jobs.cancel(session, confirm_job_key(trade.id))
     await _trade_event(session, trade, ev.TRADE_CLOSE)
     await session.flush()
+
+
+# ---------------------------------------------------------------- open-platform operations
+#
+# What TOP's trade methods need beyond the pages: searches with TOP's filters, a trade
+# read by either party, and the seller-side address change and receipt delay.
+
+# TOP's query alias statuses, and the TOP statuses Mercato never produces (valid values
+# that simply match nothing).
+STATUS_ALIASES: dict[str, tuple[str, ...]] = {
+    "ALL_WAIT_PAY": (WAIT_BUYER_PAY,),
+    "ALL_CLOSED": (TRADE_CLOSED, TRADE_CLOSED_BY_TAOBAO),
+}
+TOP_ONLY_STATUSES = frozenset(
+    {
+        "TRADE_NO_CREATE_PAY",
+        "SELLER_CONSIGNED_PART",
+        "TRADE_BUYER_SIGNED",
+        "PAY_PENDING",
+        "WAIT_PRE_AUTH_CONFIRM",
+        "PAID_FORBID_CONSIGN",
+    }
+)
+# TOP's trade types (§9.1); ``guarantee_trade`` is a query alias of fixed and auction.
+TRADE_TYPES = frozenset(
+    {
+        "fixed", "auction", "guarantee_trade", "step", "independent_simple_trade",
+        "independent_shop_trade", "auto_delivery", "ec", "cod", "fenxiao", "game_equipment",
+        "shopex_trade", "netcn_trade", "external_trade", "instant_trade", "b2c_cod",
+        "hotel_trade", "super_market_trade", "super_market_cod_trade", "taohua", "waimai",
+        "o2o_offlinetrade", "nopaid", "eticket", "tmall_i18n", "insurance_plus", "finance",
+        "pre_auth_type", "lazada",
+    }
+)  # fmt: skip
+TYPE_ALIASES: dict[str, tuple[str, ...]] = {"guarantee_trade": ("fixed", "auction")}
+INCREMENT_WINDOW = timedelta(days=1)
+RECEIVE_DELAY_DAYS = (3, 5, 7, 10)
+
+
+@dataclass(frozen=True)
+class TradeSearch:
+    """A trade search in TOP's terms; each attribute is named after its TOP parameter, so
+    a ValidationFailed names the parameter."""
+
+    status: str | None = None
+    type: Sequence[str] = ()
+    buyer_nick: str | None = None
+    seller_nick: str | None = None
+    rate_status: str | None = None
+    start_created: datetime | None = None
+    end_created: datetime | None = None
+    start_modified: datetime | None = None
+    end_modified: datetime | None = None
+
+
+def _trade_filter(search: TradeSearch, order_by: str) -> repo.TradeFilter:
+    statuses: list[str] | None = None
+    if search.status:
+        if search.status in STATUSES:
+            statuses = [search.status]
+        elif search.status in STATUS_ALIASES:
+            statuses = list(STATUS_ALIASES[search.status])
+        elif search.status in TOP_ONLY_STATUSES:
+            statuses = []
+        else:
+            raise ValidationFailed.one("status", "choice", f"unknown status {search.status}")
+    types: list[str] | None = None
+    if search.type:
+        types = []
+        for name in search.type:
+            if name not in TRADE_TYPES:
+                raise ValidationFailed.one("type", "choice", f"unknown trade type {name}")
+            types.extend(TYPE_ALIASES.get(name, (name,)))
+    if search.rate_status and search.rate_status not in repo.RATE_FILTERS:
+        raise ValidationFailed.one(
+            "rate_status", "choice", f"unknown rate status {search.rate_status}"
+        )
+    for start, end, field in (
+        (search.start_created, search.end_created, "end_created"),
+        (search.start_modified, search.end_modified, "end_modified"),
+    ):
+        if start is not None and end is not None and end < start:
+            raise ValidationFailed.one(field, "range", "must not be before the start")
+    return repo.TradeFilter(
+        statuses=statuses,
+        types=types,
+        buyer_nick=search.buyer_nick or None,
+        seller_nick=search.seller_nick or None,
+        rate_status=search.rate_status or None,
+        created_from=search.start_created,
+        created_to=search.end_created,
+        modified_from=search.start_modified,
+        modified_to=search.end_modified,
+        order_by=order_by,
+    )
+
+
+async def search_sold_trades(
+    session: AsyncSession, seller: User, search: TradeSearch, page: PageRequest
+) -> Page[Trade]:
+    """The seller's trades matching TOP's filters, newest created first."""
+    where = _trade_filter(search, "created")
+    return await repo.search_trades(session, seller_id=seller.id, where=where, page=page)
+
+
+async def search_bought_trades(
+    session: AsyncSession, buyer: User, search: TradeSearch, page: PageRequest
+) -> Page[Trade]:
+    """The buyer's trades matching TOP's filters, newest created first."""
+    where = _trade_filter(search, "created")
+    return await repo.search_trades(session, buyer_id=buyer.id, where=where, page=page)
+
+
+async def changed_sold_trades(
+    session: AsyncSession, seller: User, search: TradeSearch, page: PageRequest
+) -> Page[Trade]:
+    """The seller's trades modified within ``start_modified``..``end_modified`` (both
+    required, at most one day apart), most recently modified first."""
+    if search.start_modified is None:
+        raise ValidationFailed.one("start_modified", "missing", "start_modified is required")
+    if search.end_modified is None:
+        raise ValidationFailed.one("end_modified", "missing", "end_modified is required")
+    if search.end_modified - search.start_modified > INCREMENT_WINDOW:
+        raise ValidationFailed.one(
+            "end_modified", "range", "end_modified is at most one day after start_modified"
+        )
+    where = _trade_filter(search, "modified")
+    return await repo.search_trades(session, seller_id=seller.id, where=where, page=page)
+
+
+async def get_party_trade(session: AsyncSession, user: User, tid: int) -> Trade:
+    """A trade its buyer or its seller may read; NotFound for anyone else."""
+    trade = await repo.party_trade(session, user.id, tid)
+    if trade is None:
+        raise NotFound(f"trade {tid} does not exist")
+    return trade
+
+
+async def shop_titles(session: AsyncSession, shop_ids: Iterable[int]) -> dict[int, str]:
+    """Shop titles by id, for showing which shop sold a trade."""
+    return {sid: shop.title for sid, shop in (await repo.shops_by_id(session, shop_ids)).items()}
+
+
+async def seller_change_address(
+    session: AsyncSession,
+    seller: User,
+    tid: int,
+    *,
+    name: str | None = None,
+    mobile: str | None = None,
+    phone: str | None = None,
+    state: str | None = None,
+    city: str | None = None,
+    district: str | None = None,
+    address: str | None = None,
+    zip_code: str | None = None,
+) -> Trade:
+    """Before shipping the seller may correct the receiver (TOP's
+    ``trade.shippingaddress.update``): the given fields replace the trade's, the result
+    must pass the address book's rules, and problems name the ``receiver_*`` parameter.
+    ``phone`` stands in for ``mobile`` when only it is given (one contact number is kept)."""
+    given = {
+        "name": name,
+        "mobile": mobile if mobile is not None else phone,
+        "state": state,
+        "city": city,
+        "district": district,
+        "address": address,
+        "zip": zip_code,
+    }
+    if all(value is None for value in given.values()):
+        raise ValidationFailed.one("receiver_name", "missing", "give a receiver field to change")
+    trade = await _seller_trade(session, seller, tid)
+    _check_address_changeable(trade)
+    current = {
+        "name": trade.receiver_name,
+        "mobile": trade.receiver_mobile,
+        "state": trade.receiver_state,
+        "city": trade.receiver_city,
+        "district": trade.receiver_district,
+        "address": trade.receiver_address,
+        "zip": trade.receiver_zip,
+    }
+    merged = {k: (v if v is not None else current[k]) for k, v in given.items()}
+    try:
+        values = _check_address(AddressInput.model_validate(merged))
+    except ValidationFailed as exc:
+        contact = "receiver_mobile" if mobile is not None or phone is None else "receiver_phone"
+        raise ValidationFailed(
+            [
+                FieldProblem(
+                    contact if p.field == "mobile" else f"receiver_{p.field}", p.rule, p.message
+                )
+                for p in exc.problems
+            ]
+        ) from None
+    _set_receiver(trade, values)
+    await _trade_event(session, trade, ev.TRADE_ADDRESS_CHANGED, seller_nick=seller.nick)
+    await session.flush()
+    return trade
+
+
+async def delay_receive_time(session: AsyncSession, seller: User, tid: int, *, days: int) -> Trade:
+    """The seller gives the buyer longer before receipt confirms itself (TOP's
+    ``trade.receivetime.delay``; 3, 5, 7 or 10 days). Same rule as the buyer's extension
+    (a shipped trade whose timer runs); it does not use up the buyer's own extension."""
+    if days not in RECEIVE_DELAY_DAYS:
+        raise ValidationFailed.one("days", "choice", "must be 3, 5, 7 or 10")
+    trade = await _seller_trade(session, seller, tid)
+    deadline = _receive_deadline(trade) + timedelta(days=days)
+    job = await _confirm_job(session, trade.id)
+    extended = _was_extended(trade, job)
+    trade.timeout_action_time = deadline
+    trade.modified = utcnow()
+    await _schedule_confirm(session, trade, deadline, extended=extended)
+    await _trade_event(session, trade, ev.TRADE_CHANGED, seller_nick=seller.nick)
+    await session.flush()
+    return trade
