@@ -28,7 +28,11 @@ def encrypt(server_secret: str, plaintext: str) -> str:
     return _fernet(server_secret).encrypt(plaintext.encode()).decode("ascii")
 
 
+@lru_cache(maxsize=1024)
 def decrypt(server_secret: str, stored: str) -> str:
+    """The plaintext of ``stored``. Cached by ciphertext: every signed call needs its app's
+    secret, the answer for one ciphertext never changes, and a rotated secret is a new
+    ciphertext (so a rotation takes effect at once)."""
     try:
         return _fernet(server_secret).decrypt(stored.encode("ascii")).decode()
     except (InvalidToken, ValueError) as exc:
