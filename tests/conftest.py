@@ -24,6 +24,7 @@ from mercato.models import Base
 from tests.live import LiveDemo, demo_server
 
 PG_ENV = "MERCATO_TEST_DATABASE_URL"
+REDIS_ENV = "MERCATO_TEST_REDIS_URL"
 # PostgreSQL joins the backends only when configured, so a run without it reports no skips.
 BACKENDS = ["sqlite", "postgres"] if os.environ.get(PG_ENV) else ["sqlite"]
 
@@ -91,3 +92,14 @@ def live_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
     """One real ``mercato demo`` server for the whole run (browser and TOP-client tests)."""
     with demo_server(tmp_path_factory.mktemp("demo")) as demo:
         yield demo
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Redis tests join the run only when Redis is configured (CI sets it), as PostgreSQL
+    joins the backends: deselected, not skipped, so a run without it reports no skips."""
+    if os.environ.get(REDIS_ENV):
+        return
+    chosen = [item for item in items if item.get_closest_marker("redis") is None]
+    if len(chosen) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
+        items[:] = chosen
