@@ -21,7 +21,7 @@ from mercato.gateway.params import top_time
 from mercato.gateway.registry import TopParams
 from mercato.kit.errors import NotFound, ValidationFailed
 from mercato.kit.pagination import PageRequest
-from mercato.models import Category, Item, ItemProp, Sku
+from mercato.models import Category, Item, ItemImage, ItemProp, Sku
 
 # Lists inside an item, for ``fields`` (naming ``sku`` selects ``skus``) and for wrapping.
 ITEM_LISTS = {"skus": "sku", "item_imgs": "item_img"}
@@ -101,6 +101,11 @@ def sku_shape(sku: Sku, props: Mapping[int, ItemProp] | None = None) -> dict[str
     return envelope.with_str_twins(shape, "sku_id", "num_iid")
 
 
+def item_img_shape(image: ItemImage) -> dict[str, Any]:
+    """An item image (§9.3 ``item_imgs.item_img``)."""
+    return {"id": image.id, "url": image.url, "position": image.position}
+
+
 def item_shape(item: Item, nick: str | None = None, view: ItemView | None = None) -> dict[str, Any]:
     """An Item (§9.3) with whatever of it is loaded: the columns always; ``desc``, props,
     ``seller_cids``, ``item_imgs`` and ``skus`` when those were loaded; ``props_name`` and
@@ -136,9 +141,7 @@ def item_shape(item: Item, nick: str | None = None, view: ItemView | None = None
         if view is not None:
             shape["props_name"] = _names(chosen, view.props) or None
     if view is not None:
-        shape["item_imgs"] = _nonempty(
-            [{"id": img.id, "url": img.url, "position": img.position} for img in view.detail.images]
-        )
+        shape["item_imgs"] = _nonempty([item_img_shape(img) for img in view.detail.images])
         shape["skus"] = _nonempty([sku_shape(sku, view.props) for sku in view.detail.skus])
     else:
         if _loaded(item, "images"):

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from mercato.catalog import service as catalog
-from mercato.catalog.gateway import item_shape, sku_shape
+from mercato.catalog.gateway import item_img_shape, item_shape, sku_shape
 from mercato.catalog.images import validate_and_store_image
 from mercato.catalog.schemas import ONSALE, ItemInput, SkuInput
 from mercato.gateway import registry
@@ -24,7 +24,7 @@ from mercato.gateway.registry import TopParams
 from mercato.kit.clock import utcnow
 from mercato.kit.errors import FieldProblem, NotFound, ValidationFailed
 from mercato.kit.storage import LocalStorage, Storage
-from mercato.models import Item, ItemImage
+from mercato.models import Item
 
 PACKAGE = "items-write"
 
@@ -472,10 +472,6 @@ class ImgUploadParams(TopParams):
     is_major: bool = False
     position: int | None = Field(default=None, ge=0)
     id: int | None = None
-
-
-def item_img_shape(image: ItemImage) -> dict[str, Any]:
-    return {"id": image.id, "url": image.url, "position": image.position}
 
 
 @registry.method(
