@@ -27,15 +27,20 @@ async def make_app(
     status: str = "development",
     ip_whitelist: str = "",
     server_secret: str = SERVER_SECRET,
+    secret: str | None = None,
+    name: str | None = None,
+    app_type: str = "seller_tool",
+    callback_url: str = "",
 ) -> tuple[App, str]:
-    """A developer app and its plain secret."""
-    secret = secrets.token_hex(16)
+    """A developer app and its plain secret (random unless given)."""
+    secret = secret or secrets.token_hex(16)
     app = App(
         app_key=str(next(_keys)),
         secret_encrypted=crypto.encrypt(server_secret, secret),
         owner_id=owner.id,
-        name=f"app {secrets.token_hex(3)}",
-        app_type="seller_tool",
+        name=name or f"app {secrets.token_hex(3)}",
+        app_type=app_type,
+        callback_url=callback_url,
         ip_whitelist=ip_whitelist,
         status=status,
     )

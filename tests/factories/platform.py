@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kit import crypto
-from mercato.models import App, AppPackage, User
+from mercato.models import App, User
+from tests.factories.gateway import SERVER_SECRET, make_app
 
-SERVER_SECRET = "test-secret-key"  # the tests' Settings(secret_key=...)
 APP_SECRET = "s3cret"
 CALLBACK = "https://isv.example/cb"
-_keys = itertools.count(31000000)
 
 
 async def make_oauth_app(
@@ -29,16 +26,15 @@ async def make_oauth_app(
     server_secret: str = SERVER_SECRET,
 ) -> App:
     """An app whose plaintext secret is ``secret`` and callback ``callback_url``."""
-    app = App(
-        app_key=str(next(_keys)),
-        secret_encrypted=crypto.encrypt(server_secret, secret),
-        owner_id=owner.id,
+    app, _secret = await make_app(
+        session,
+        owner,
+        packages=packages,
+        status=status,
+        server_secret=server_secret,
+        secret=secret,
         name=name,
         app_type=app_type,
         callback_url=callback_url,
-        status=status,
     )
-    app.packages = [AppPackage(package=p) for p in packages]
-    session.add(app)
-    await session.flush()
     return app
