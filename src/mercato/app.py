@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from mercato import __version__  # timers: registers the job handlers
 from mercato.config import Settings
+from mercato.developer.sandbox_clock import ClockFollower
 from mercato.events.jobs import JobRunner
 from mercato.gateway import hooks
 from mercato.gateway.calllog import CallLog
@@ -52,8 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             FlowControl.from_settings(settings) if settings.flow_control else None
         )
         app.state.call_log = CallLog.from_settings(app.state.db, settings)
+        # The sandbox clock `mercato sandbox clock` moves: loaded now, refreshed each second.
+        app.state.clock = ClockFollower(app.state.db) if settings.sandbox_tools else None
         hooks.attach(app.state.db, flow=app.state.flow_control, calls=app.state.call_log)
         try:
+            if app.state.clock is not None:
+                await app.state.clock.start()
             if app.state.job_runner is not None:
                 await app.state.job_runner.start()
             await app.state.call_log.start()
@@ -62,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.job_runner is not None:
                 await app.state.job_runner.stop()
             await app.state.call_log.stop()
+            if app.state.clock is not None:
+                await app.state.clock.stop()
             hooks.detach(app.state.db)
             await app.state.db.dispose()
 

@@ -1,11 +1,12 @@
-"""The ``mercato`` command: demo, serve, worker, db, seed, commission, app, token."""
+"""The ``mercato`` command: demo, serve, worker, db, seed, commission, app, token, sandbox."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -26,7 +27,8 @@ app.add_typer(apps_app, name="app")
 token_app = typer.Typer(help="Access tokens for testing: issue.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 sandbox_app = typer.Typer(
-    help="Sandbox tools: act as a buyer from the command line.", no_args_is_help=True
+    help="Sandbox tools: act as a buyer or seller, move the clock (MERCATO_SANDBOX_TOOLS).",
+    no_args_is_help=True,
 )
 app.add_typer(sandbox_app, name="sandbox")
 console = Console()
@@ -204,13 +206,16 @@ def worker(
 ) -> None:
     """Run durable jobs and timers until Ctrl-C (set MERCATO_RUN_JOBS=false on the servers)."""
     from mercato import timers  # noqa: F401  (registers the job handlers)
+    from mercato.developer.sandbox_clock import ClockFollower
     from mercato.events.jobs import JobRunner
 
     settings = _settings(data_dir)
     asyncio.run(_ensure_current(settings))
 
     async def run() -> None:
-        async with _database(settings) as (db, _storage):
+        async with _database(settings) as (db, _storage), contextlib.AsyncExitStack() as stack:
+            if settings.sandbox_tools:  # timers run on the sandbox clock the servers follow
+                await stack.enter_async_context(ClockFollower(db))
             runner = JobRunner(db, interval=interval)
             await runner.start()
             console.print(f"[green]Running jobs[/] every {interval:g} s ({_safe_url(settings)})")
@@ -521,6 +526,56 @@ def token_issue(
         console.print(f"{key:<26} {value}", markup=False)
 
 
+# ---------------------------------------------------------------- sandbox tools
+
+Buyer = Annotated[str, typer.Option(help="Nick of the buyer.")]
+Tid = Annotated[int, typer.Option("--tid", help="The trade.")]
+
+
+def _sandbox(settings: Settings, work: Callable[[Any], Awaitable[Any]], as_json: bool) -> Any:
+    """Run ``work(db)`` on the sandbox clock (the offset every process shares), or exit 1
+    with the domain error: the sandbox tools off, an unknown nick, a refused transition."""
+    from mercato.developer import sandbox
+    from mercato.developer.sandbox_clock import ClockFollower
+    from mercato.kit.errors import MercatoError
+
+    async def run() -> Any:
+        sandbox.check_enabled(settings)
+        await _ensure_current(settings)
+        async with _database(settings) as (db, _storage), ClockFollower(db):
+            return await work(db)
+
+    try:
+        return asyncio.run(run())
+    except MercatoError as exc:
+        _fail(exc, as_json)
+
+
+def _sandbox_write(
+    settings: Settings, act: Callable[[Any, Any], Awaitable[Any]], as_json: bool
+) -> Any:
+    """``act(session, timeouts)`` in one write unit of work, with this install's timers."""
+    from mercato.trade.policy import Timeouts
+
+    async def work(db: Any) -> Any:
+        async with db.write() as session:
+            return await act(session, Timeouts.from_settings(settings))
+
+    return _sandbox(settings, work, as_json)
+
+
+def _print_result(out: dict[str, Any], as_json: bool, line: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        console.print(line, markup=False)
+
+
+def _print_trade(result: Any, as_json: bool) -> None:
+    out = result.as_dict()
+    _print_result(out, as_json, f"trade {out['tid']}: {out['status']}, ¥{out['payment']}")
+
+
 @sandbox_app.command("order")
 def sandbox_order(
     buyer: Annotated[str, typer.Option(help="Nick of the buying user (needs an address).")],
@@ -533,51 +588,132 @@ def sandbox_order(
 ) -> None:
     """Place an order as BUYER (buy now, to the default address), and pay it with --pay:
     the same services the pages call, so the same events and timers follow."""
-    import uuid
+    from mercato.developer import sandbox
 
-    from mercato.accounts.repository import user_by_nick
-    from mercato.kit.errors import MercatoError, NotFound, ValidationFailed
-    from mercato.kit.money import format_fen
-    from mercato.trade import service as trade
-    from mercato.trade.schemas import CheckoutLine
+    async def act(session: Any, timeouts: Any) -> Any:
+        return await sandbox.place_order(
+            session,
+            buyer,
+            num_iid=num_iid,
+            sku_id=sku_id,
+            quantity=quantity,
+            pay=pay,
+            timeouts=timeouts,
+        )
 
-    settings = _settings(data_dir)
+    _print_trade(_sandbox_write(_settings(data_dir), act, as_json), as_json)
 
-    async def run() -> dict[str, object]:
-        await _ensure_current(settings)
-        async with _database(settings) as (db, _storage), db.write() as session:
-            user = await user_by_nick(session, buyer)
-            if user is None:
-                raise NotFound(f"no user {buyer}")
-            addresses = await trade.list_addresses(session, user)
-            if not addresses:
-                raise ValidationFailed.one("buyer", "no_address", f"{buyer} has no address")
-            address = next((a for a in addresses if a.is_default), addresses[0])
-            trades = await trade.checkout(
-                session,
-                user,
-                lines=[CheckoutLine(num_iid, sku_id, quantity)],
-                address_id=address.id,
-                checkout_key=f"sandbox:{uuid.uuid4().hex}",
-            )
-            tids = [t.id for t in trades]
-            if pay:
-                await trade.pay(session, user, tids, key=trade.wallet_pay_key(tids))
-            first = trades[0]
-            return {
-                "tid": first.id,
-                "status": first.status,
-                "payment": format_fen(first.payment),
-            }
 
-    try:
-        result = asyncio.run(run())
-    except MercatoError as exc:
-        _fail(exc, as_json)
-    if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False))
-        return
-    console.print(f"trade {result['tid']}: {result['status']}, ¥{result['payment']}")
+@sandbox_app.command("pay")
+def sandbox_pay(
+    buyer: Buyer, tid: Tid, as_json: JsonFlag = False, data_dir: DataDir = None
+) -> None:
+    """Pay the buyer's unpaid trade from their wallet."""
+    from mercato.developer import sandbox
+
+    async def act(session: Any, _timeouts: Any) -> Any:
+        return await sandbox.pay_trade(session, buyer, tid)
+
+    _print_trade(_sandbox_write(_settings(data_dir), act, as_json), as_json)
+
+
+@sandbox_app.command("ship")
+def sandbox_ship(
+    tid: Tid,
+    company: Annotated[
+        str | None, typer.Option(help="Carrier code, e.g. SF (default: the first in service).")
+    ] = None,
+    waybill: Annotated[
+        str | None, typer.Option(help="Waybill number (default: one made for the trade).")
+    ] = None,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Ship a paid trade as its seller (offline send); the auto-confirm timer starts."""
+    from mercato.developer import sandbox
+
+    async def act(session: Any, timeouts: Any) -> Any:
+        return await sandbox.ship(session, tid, company=company, waybill=waybill, timeouts=timeouts)
+
+    out = _sandbox_write(_settings(data_dir), act, as_json).as_dict()
+    line = f"trade {out['tid']}: {out['status']}, {out['company']} {out['waybill']}"
+    _print_result(out, as_json, line)
+
+
+@sandbox_app.command("confirm")
+def sandbox_confirm(
+    buyer: Buyer, tid: Tid, as_json: JsonFlag = False, data_dir: DataDir = None
+) -> None:
+    """Confirm receipt of a shipped trade as its buyer: it finishes, the seller is paid."""
+    from mercato.developer import sandbox
+
+    async def act(session: Any, _timeouts: Any) -> Any:
+        return await sandbox.confirm(session, buyer, tid)
+
+    _print_trade(_sandbox_write(_settings(data_dir), act, as_json), as_json)
+
+
+@sandbox_app.command("refund")
+def sandbox_refund(
+    buyer: Buyer,
+    tid: Tid,
+    oid: Annotated[
+        int | None, typer.Option("--oid", help="One order (default: the whole trade).")
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option(help="Yuan, e.g. 12.50 (default: all that is left).")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why.")] = "沙箱退款 Sandbox refund",
+    return_goods: Annotated[
+        bool, typer.Option("--return-goods", help="Send the goods back (shipped trades).")
+    ] = False,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Apply for a refund as the buyer; the seller has the usual time to answer."""
+    from mercato.developer import sandbox
+    from mercato.kit.money import parse_yuan
+
+    async def act(session: Any, timeouts: Any) -> Any:
+        return await sandbox.refund(
+            session,
+            buyer,
+            tid,
+            oid=oid,
+            amount=None if amount is None else parse_yuan(amount, "amount"),
+            reason=reason,
+            return_goods=return_goods,
+            timeouts=timeouts,
+        )
+
+    out = _sandbox_write(_settings(data_dir), act, as_json).as_dict()
+    line = f"refund {out['refund_id']} (trade {out['tid']}): {out['status']}, ¥{out['refund_fee']}"
+    _print_result(out, as_json, line)
+
+
+@sandbox_app.command("clock")
+def sandbox_clock(
+    advance: Annotated[
+        str | None, typer.Option(help="Move time forward, e.g. 90m, 12h, 3d (units s/m/h/d).")
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Back to the wall clock.")] = False,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Show the sandbox time, or move it for every server and worker (within a second) and
+    run the timers that became due now: unpaid trades close, shipped ones confirm."""
+    from mercato.developer import sandbox
+
+    async def work(db: Any) -> Any:
+        if advance is None and not reset:
+            async with db.read() as session:
+                return await sandbox.clock_state(session)
+        return await sandbox.move_clock(db, advance=advance, reset=reset)
+
+    state = _sandbox(_settings(data_dir), work, as_json)
+    out = state.as_dict()
+    line = f"sandbox time {out['now']} (offset {state.offset}), {out['jobs_run']} timers run"
+    _print_result(out, as_json, line)
 
 
 if __name__ == "__main__":

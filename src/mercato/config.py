@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         description="Run timers in this process; set false when a separate `mercato worker` "
         "runs them",
     )
+    sandbox_tools: bool = Field(
+        default=True,
+        description="The sandbox tools (mercato sandbox …, the console's sandbox page, the "
+        "shared sandbox clock); turn off in production",
+    )
 
     @field_validator("flow_tiers")
     @classmethod

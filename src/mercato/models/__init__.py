@@ -25,6 +25,7 @@ from mercato.models.platform import (
 )
 from mercato.models.ratings import TradeRate
 from mercato.models.refunds import Refund
+from mercato.models.sandbox import SandboxClock
 from mercato.models.shops import Shop, ShopCategory
 from mercato.models.trade import Address, CartLine, Order, Trade
 
@@ -55,6 +56,7 @@ __all__ = [
     "PropValue",
     "Refund",
     "Role",
+    "SandboxClock",
     "Shipment",
     "Shop",
     "ShopCategory",
