@@ -27,6 +27,7 @@ from mercato.web.account.views import router as account_router
 from mercato.web.buyer.views import router as buyer_router
 from mercato.web.developer.calls import router as developer_calls_router
 from mercato.web.developer.catalog import router as developer_api_router
+from mercato.web.developer.explorer import router as developer_explorer_router
 from mercato.web.developer.review import router as app_review_router
 from mercato.web.developer.views import router as developer_router
 from mercato.web.oauth.views import router as oauth_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(developer_router)
     app.include_router(developer_calls_router)
     app.include_router(developer_api_router)
+    app.include_router(developer_explorer_router)
     app.include_router(app_review_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.models import AccessToken, App, Authorization, OAuthCode
+from mercato.models import AccessToken, App, Authorization, OAuthCode, User
 
 
 async def live_token(session: AsyncSession, token_hash: str, now: datetime) -> AccessToken | None:
@@ -137,3 +137,14 @@ async def revoke_tokens_of(session: AsyncSession, authorization_id: int, now: da
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def authorized_users_of_app(session: AsyncSession, app_id: int) -> list[User]:
+    """The users whose authorization of the app stands now, by nick."""
+    result = await session.scalars(
+        select(User)
+        .join(Authorization, Authorization.user_id == User.id)
+        .where(Authorization.app_id == app_id, Authorization.revoked_at.is_(None))
+        .order_by(User.nick, User.id)
+    )
+    return list(result.all())

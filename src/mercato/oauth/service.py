@@ -385,3 +385,53 @@ def implicit_redirect(
         fields["state"] = state
     fields["top_sign"] = _top_sign(_app_secret(app, server_secret), fields)
     return f"{redirect_uri.split('#', 1)[0]}#{urlencode(fields, quote_via=quote)}"
+
+
+# ---------------------------------------------------------------- the console's API explorer
+
+# Long enough for a sitting in the explorer, short enough that the tokens it leaves behind
+# are dead soon after.
+EXPLORER_TOKEN_TTL = timedelta(minutes=15)
+
+
+async def authorized_users(session: AsyncSession, app: App) -> list[User]:
+    """The users in good standing who authorize ``app`` now, by nick."""
+    users = await repo.authorized_users_of_app(session, app.id)
+    return [u for u in users if u.status == ACTIVE_USER_STATUS]
+
+
+async def explorer_token(session: AsyncSession, app: App, user_id: int, *, reuse: str = "") -> str:
+    """A session key with which the app's developer calls the API as ``user_id`` from the
+    console's explorer.
+
+    Only for a user who authorizes the app now (else ``PermissionDenied``): the app already
+    holds that consent, so the key grants nothing its own tokens do not, and no authorization
+    is ever created. It lasts ``EXPLORER_TOKEN_TTL``, cannot be refreshed, and revokes
+    nothing, so the app's live tokens for the user keep working. ``reuse`` is a key this
+    returned before (the page posts it back): while it is still live for the same app and
+    user it is returned unchanged, so repeated calls do not pile up tokens.
+    """
+    if reuse:
+        found = await resolve_session(session, reuse)
+        if found is not None and found[0].id == user_id and found[1].id == app.id:
+            return reuse
+    authorization = await repo.authorization_of(session, app.id, user_id)
+    user = await session.get(User, user_id)
+    if authorization is None or authorization.revoked_at is not None:
+        raise PermissionDenied("this user has not authorized the app", code="not_authorized")
+    if user is None or user.status != ACTIVE_USER_STATUS:
+        raise PermissionDenied("the authorizing user is not active", code="not_authorized")
+    now = utcnow()
+    token = f"62{secrets.token_hex(20)}ZZ{user.id}"  # the form of every access token
+    session.add(
+        AccessToken(
+            token_hash=crypto.sha256_hex(token),
+            authorization_id=authorization.id,
+            app_id=app.id,
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + EXPLORER_TOKEN_TTL,
+        )
+    )
+    await session.flush()
+    return token

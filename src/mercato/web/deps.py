@@ -63,3 +63,11 @@ async def require_seller(request: Request) -> User:
     if not user.has_role(Role.seller):
         raise PermissionDenied("open a shop first", code="not_a_seller")
     return user
+
+
+async def require_developer(request: Request) -> User:
+    """A signed-in developer (registering a first app grants the role)."""
+    user = await require_user(request)
+    if not user.has_role(Role.developer):
+        raise PermissionDenied("register an app first · 请先创建应用", code="not_a_developer")
+    return user
