@@ -29,6 +29,7 @@ from mercato.web.developer.calls import router as developer_calls_router
 from mercato.web.developer.catalog import router as developer_api_router
 from mercato.web.developer.explorer import router as developer_explorer_router
 from mercato.web.developer.review import router as app_review_router
+from mercato.web.developer.sandbox import router as developer_sandbox_router
 from mercato.web.developer.views import router as developer_router
 from mercato.web.oauth.views import router as oauth_router
 from mercato.web.oauth.views import token_router as oauth_token_router
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(developer_api_router)
     app.include_router(developer_explorer_router)
     app.include_router(app_review_router)
+    app.include_router(developer_sandbox_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     return app

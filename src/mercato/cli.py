@@ -571,8 +571,11 @@ def _print_result(out: dict[str, Any], as_json: bool, line: str) -> None:
         console.print(line, markup=False)
 
 
-def _print_trade(result: Any, as_json: bool) -> None:
-    out = result.as_dict()
+def _trade_step(
+    data_dir: Path | None, as_json: bool, act: Callable[[Any, Any], Awaitable[Any]]
+) -> None:
+    """Run a step that answers with a trade, and print it."""
+    out = _sandbox_write(_settings(data_dir), act, as_json).as_dict()
     _print_result(out, as_json, f"trade {out['tid']}: {out['status']}, ¥{out['payment']}")
 
 
@@ -601,7 +604,7 @@ def sandbox_order(
             timeouts=timeouts,
         )
 
-    _print_trade(_sandbox_write(_settings(data_dir), act, as_json), as_json)
+    _trade_step(data_dir, as_json, act)
 
 
 @sandbox_app.command("pay")
@@ -611,10 +614,9 @@ def sandbox_pay(
     """Pay the buyer's unpaid trade from their wallet."""
     from mercato.developer import sandbox
 
-    async def act(session: Any, _timeouts: Any) -> Any:
-        return await sandbox.pay_trade(session, buyer, tid)
-
-    _print_trade(_sandbox_write(_settings(data_dir), act, as_json), as_json)
+    _trade_step(
+        data_dir, as_json, lambda session, _timeouts: sandbox.pay_trade(session, buyer, tid)
+    )
 
 
 @sandbox_app.command("ship")
@@ -647,10 +649,7 @@ def sandbox_confirm(
     """Confirm receipt of a shipped trade as its buyer: it finishes, the seller is paid."""
     from mercato.developer import sandbox
 
-    async def act(session: Any, _timeouts: Any) -> Any:
-        return await sandbox.confirm(session, buyer, tid)
-
-    _print_trade(_sandbox_write(_settings(data_dir), act, as_json), as_json)
+    _trade_step(data_dir, as_json, lambda session, _timeouts: sandbox.confirm(session, buyer, tid))
 
 
 @sandbox_app.command("refund")

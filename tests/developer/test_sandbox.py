@@ -16,6 +16,7 @@ from mercato.kit.errors import Conflict, NotFound, PermissionDenied, ValidationF
 from mercato.ledger.service import deposit
 from mercato.logistics.carriers import CARRIERS, CarrierSpec, ensure_carriers, waybill_matches
 from mercato.models import Carrier, Job, OutboxEvent, Refund, Trade
+from tests.logistics.conftest import get_trade
 from tests.trade.conftest import Shop2
 
 
@@ -34,13 +35,6 @@ async def _order(w: Shop2, *, pay: bool = True, sku: int | None = None) -> int:
             session, "carol", num_iid=w.dress.id, sku_id=sku or w.red_m.id, pay=pay
         )
     return placed.tid
-
-
-async def _trade(db: Database, tid: int) -> Trade:
-    async with db.read() as session:
-        row = await session.get(Trade, tid)
-    assert row is not None
-    return row
 
 
 async def _count(db: Database, model: type) -> int:
@@ -84,7 +78,7 @@ class TestTrades:
 
     async def test_order_with_pay_is_paid(self, world: Shop2) -> None:
         tid = await _order(world)
-        assert (await _trade(world.db, tid)).status == "WAIT_SELLER_SEND_GOODS"
+        assert (await get_trade(world.db, tid)).status == "WAIT_SELLER_SEND_GOODS"
 
     async def test_unknown_buyer_and_buyer_without_address(self, world: Shop2) -> None:
         async with world.db.write() as session:
@@ -110,7 +104,7 @@ class TestTrades:
             with pytest.raises(Conflict) as refused:
                 await sandbox.confirm(session, "carol", tid)
         assert refused.value.code == "illegal_transition"
-        assert (await _trade(world.db, tid)).status == "WAIT_SELLER_SEND_GOODS"
+        assert (await get_trade(world.db, tid)).status == "WAIT_SELLER_SEND_GOODS"
 
 
 class TestShip:
@@ -176,7 +170,7 @@ class TestRefund:
         tid = await _order(world)
         async with world.db.write() as session:
             await sandbox.ship(session, tid)
-        oid = (await _trade(world.db, tid)).orders[0].id
+        oid = (await get_trade(world.db, tid)).orders[0].id
         async with world.db.write() as session:
             made = await sandbox.refund(
                 session, "carol", tid, oid=oid, amount=250, reason="太大", return_goods=True
@@ -224,16 +218,16 @@ class TestClock:
         tid = await _order(world, pay=False)
         moved = await sandbox.move_clock(world.db, advance="31m")
         assert moved.offset == timedelta(minutes=31) and moved.jobs_run >= 1
-        assert (await _trade(world.db, tid)).status == "TRADE_CLOSED_BY_TAOBAO"
+        assert (await get_trade(world.db, tid)).status == "TRADE_CLOSED_BY_TAOBAO"
 
     async def test_advancing_confirms_a_shipped_trade(self, world: Shop2) -> None:
         tid = await _order(world)
         async with world.db.write() as session:
             await sandbox.ship(session, tid)
         await sandbox.move_clock(world.db, advance="9d")
-        assert (await _trade(world.db, tid)).status == "WAIT_BUYER_CONFIRM_GOODS"
+        assert (await get_trade(world.db, tid)).status == "WAIT_BUYER_CONFIRM_GOODS"
         await sandbox.move_clock(world.db, advance="1d1h")
-        assert (await _trade(world.db, tid)).status == "TRADE_FINISHED"
+        assert (await get_trade(world.db, tid)).status == "TRADE_FINISHED"
 
     async def test_steps_add_up_and_reset_returns_to_the_wall_clock(self, world: Shop2) -> None:
         await sandbox.move_clock(world.db, advance="1h")

@@ -63,6 +63,11 @@ class Browser:
         )
         assert response.status_code == 303, response.text
 
+    async def sign_in(self, nick: str) -> None:
+        await self.get("/login")
+        response = await self.post("/login", {"nick": nick, "password": PASSWORD})
+        assert response.status_code == 303, response.text
+
     async def open_shop(self, title: str) -> None:
         response = await self.post("/seller/shop/open", {"title": title})
         assert response.status_code == 303, response.text
