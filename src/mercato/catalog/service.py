@@ -32,6 +32,7 @@ from mercato.catalog.schemas import (
     SkuInput,
 )
 from mercato.events import outbox
+from mercato.kit import cache
 from mercato.kit.clock import utcnow
 from mercato.kit.errors import (
     Conflict,
@@ -50,11 +51,16 @@ from mercato.models import (
     ItemProp,
     ItemPropValue,
     ItemSellerCat,
+    PropValue,
     Shop,
     Sku,
     User,
 )
 from mercato.trade import events as item_events
+
+# Categories and their properties change only by the operator's hand (kit/cache.py).
+CATEGORY_ROWS = cache.Watch(Category, ItemProp, PropValue)
+CATEGORY_CACHE_S = 5.0
 
 MAX_TITLE = 60
 MAX_QUANTITY = 1_000_000
@@ -101,6 +107,20 @@ async def listing_category(session: AsyncSession, cid: int) -> Category:
     _raise_if(problems.items)
     assert rules is not None
     return rules.category
+
+
+async def _shown_category(session: AsyncSession, cid: int) -> tuple[Category, list[ItemProp]]:
+    """A category and its properties, to show an item with: reference data every item
+    read needs and only the operator changes, so kept briefly (``kit.cache``). Checks
+    before a write read them afresh (``_category_rules``)."""
+    shown = cache.cache_of(session, "catalog.categories", CATEGORY_ROWS, CATEGORY_CACHE_S)
+    found: tuple[Category, list[ItemProp]] | None = shown.get(cid)
+    if found is None:
+        seen = CATEGORY_ROWS.generation
+        found = (await get_category(session, cid), await repo.category_props(session, cid))
+        cache.keep(session, found[0], *found[1])
+        shown.put(cid, found, seen)
+    return found
 
 
 async def category_props(session: AsyncSession, cid: int) -> list[ItemProp]:
@@ -414,11 +434,10 @@ async def get_item_detail(
     item = await repo.get_item(session, item_id)
     if item is None or not _visible(item, viewer):
         raise NotFound(f"item {item_id} does not exist")
-    category = await get_category(session, item.category_id)
+    category, props = await _shown_category(session, item.category_id)
     shop = await repo.get_shop(session, item.shop_id)
     if shop is None:  # the foreign key makes this impossible; keeps the type honest
         raise NotFound(f"item {item_id} does not exist")
-    props = await repo.category_props(session, item.category_id)
     return _detail(item, category, shop, props)
 
 
@@ -946,7 +965,7 @@ async def get_own_item_views(
         return []
     cats: dict[int, tuple[Category, list[ItemProp]]] = {}
     for cid in {item.category_id for item in items.values()}:
-        cats[cid] = (await get_category(session, cid), await repo.category_props(session, cid))
+        cats[cid] = await _shown_category(session, cid)
     views = []
     for item_id in ids:
         item = items.get(item_id)
