@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import nh3
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog import repository as repo
@@ -877,11 +878,17 @@ def _set_status(item: Item, status: str) -> None:
 # ---------------------------------------------------------------- detail
 
 
+def loaded_children(item: Item, part: str) -> list[Any]:
+    """An item's children of one part (``repo.ITEM_PARTS``), or none when that part was
+    not loaded."""
+    return [] if part in inspect(item).unloaded else list(getattr(item, part))
+
+
 def _detail(item: Item, category: Category, shop: Shop, props: list[ItemProp]) -> ItemDetail:
-    skus = [sku for sku in item.skus if sku.status == SKU_NORMAL]
+    skus = [sku for sku in loaded_children(item, "skus") if sku.status == SKU_NORMAL]
     prop_vids: dict[int, list[int]] = {}
     input_props: dict[int, str] = {}
-    for row in item.prop_values:
+    for row in loaded_children(item, "prop_values"):
         if row.value_id is not None:
             prop_vids.setdefault(row.prop_id, []).append(row.value_id)
         elif row.text is not None:
@@ -890,13 +897,13 @@ def _detail(item: Item, category: Category, shop: Shop, props: list[ItemProp]) -
         item=item,
         category=category,
         shop=shop,
-        images=list(item.images),
+        images=loaded_children(item, "images"),
         skus=skus,
         props=_prop_lines(props, prop_vids, input_props),
         sale_props=_sale_props(props, skus),
         prop_vids=prop_vids,
         input_props=input_props,
-        seller_cat_ids=[link.shop_category_id for link in item.seller_cats],
+        seller_cat_ids=[link.shop_category_id for link in loaded_children(item, "seller_cats")],
     )
 
 
@@ -953,13 +960,18 @@ async def filter_seller_items(
 
 
 async def get_own_item_views(
-    session: AsyncSession, seller: User, item_ids: Iterable[int]
+    session: AsyncSession,
+    seller: User,
+    item_ids: Iterable[int],
+    parts: frozenset[str] = repo.ALL_ITEM_PARTS,
 ) -> list[ItemView]:
-    """The seller's own live items among ``item_ids``, in the order asked, each complete
-    (props, images, normal SKUs); someone else's or unknown ids are left out. Reads only:
-    no row locks, unlike the edit path."""
+    """The seller's own live items among ``item_ids``, in the order asked, each with the
+    children named in ``parts`` (``repo.ITEM_PARTS``: images, normal SKUs, props, seller
+    categories; the others are left empty, for callers that will not show them); someone
+    else's or unknown ids are left out. Reads only: no row locks, unlike the edit path."""
     ids = list(dict.fromkeys(item_ids))
-    items = {i.id: i for i in await repo.seller_items_by_ids(session, seller.id, ids)}
+    found = await repo.seller_items_by_ids(session, seller.id, ids, parts)
+    items = {i.id: i for i in found}
     shop = await repo.shop_of_seller(session, seller.id)
     if shop is None or not items:
         return []
