@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         le=7 * 86400,
         description="/router/rest accepts a timestamp this many seconds from server time",
     )
+    gateway_auth_cache_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long a server keeps an app or session it looked up for the gateway; "
+        "the most another process may lag a revocation or rotation (0: no cache)",
+    )
     flow_control: bool = Field(
         default=True, description="Enforce the gateway's flow control (code 7); see docs/gateway.md"
     )

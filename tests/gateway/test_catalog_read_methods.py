@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from mercato.catalog import service as catalog
+from mercato.catalog.gateway import FIELD_PARTS
 from mercato.catalog.repository import SellerItemFilter
 from mercato.developer.packages import ALL_PACKAGES
 from mercato.gateway.envelope import top_datetime
@@ -384,6 +385,34 @@ async def test_item_seller_get(client: httpx.AsyncClient, shelf: Shelf, db: Data
             "skus": {"sku": expected_skus(shelf, dress)},
         }
     }
+
+
+@pytest.mark.parametrize(
+    "fields",
+    ["sku", "item_img", "props_name", "props,input_pids,input_str", "seller_cids", "title,sku"],
+)
+async def test_item_seller_get_loads_what_fields_name_and_agrees(
+    client: httpx.AsyncClient, shelf: Shelf, db: Database, fields: str
+) -> None:
+    # given the whole item as one call shows it
+    dress = await loaded_dress(db, shelf)
+    everything = "num_iid,title,props,props_name,input_pids,input_str,seller_cids,sku,item_img"
+    whole = ok(
+        await call(
+            client, shelf, ITEM_GET, shelf.w.seller_token, fields=everything, num_iid=str(dress.id)
+        ),
+        ITEM_GET,
+    )["item"]
+    # when a call names a few fields (only their children are loaded)
+    part = ok(
+        await call(
+            client, shelf, ITEM_GET, shelf.w.seller_token, fields=fields, num_iid=str(dress.id)
+        ),
+        ITEM_GET,
+    )["item"]
+    # then it shows exactly those, as the whole read does
+    assert part and part == {k: v for k, v in whole.items() if k in part}
+    assert set(part) <= {"num_iid", "num_iid_str", "title", *FIELD_PARTS} | {"skus", "item_imgs"}
 
 
 async def test_item_seller_get_needs_fields_and_num_iid(

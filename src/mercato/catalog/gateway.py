@@ -25,6 +25,18 @@ from mercato.models import Category, Item, ItemImage, ItemProp, Sku
 
 # Lists inside an item, for ``fields`` (naming ``sku`` selects ``skus``) and for wrapping.
 ITEM_LISTS = {"skus": "sku", "item_imgs": "item_img"}
+# The item children (catalog repository ITEM_PARTS) that each Item field is made from: a
+# read loads only those its ``fields`` ask for.
+FIELD_PARTS = {
+    "skus": "skus",
+    "item_imgs": "images",
+    "props": "prop_values",
+    "props_name": "prop_values",
+    "input_pids": "prop_values",
+    "input_str": "prop_values",
+    "seller_cids": "seller_cats",
+}
+SKU_PARTS = frozenset({"skus"})
 MAX_ITEM_PAGE_SIZE = 200
 MAX_ITEM_ROWS = 100_000  # page_no * page_size, as TOP limits items.onsale.get
 MAX_TERMS = 10
@@ -387,13 +399,17 @@ async def items_seller_list_get(ctx: CallContext, params: NumIidsParams) -> dict
     selection = envelope.require_fields(params.fields, ITEM_LISTS)
     ids = _ids("num_iids", params.num_iids, MAX_SELLER_LIST_IIDS)
     seller = ctx.session_user
-    views = await service.get_own_item_views(ctx.db_session, seller, ids)
+    views = await service.get_own_item_views(ctx.db_session, seller, ids, _parts(selection))
     items = [selection.apply(item_shape(v.detail.item, seller.nick, v)) for v in views]
     return {"items": _nonempty(items)}
 
 
-async def _own_view(ctx: CallContext, num_iid: int) -> ItemView:
-    views = await service.get_own_item_views(ctx.db_session, ctx.session_user, [num_iid])
+def _parts(selection: envelope.FieldSelection) -> frozenset[str]:
+    return frozenset(part for field, part in FIELD_PARTS.items() if selection.wants(field))
+
+
+async def _own_view(ctx: CallContext, num_iid: int, parts: frozenset[str]) -> ItemView:
+    views = await service.get_own_item_views(ctx.db_session, ctx.session_user, [num_iid], parts)
     if not views:
         raise NotFound(f"item {num_iid} does not exist", code="item_not_found")
     return views[0]
@@ -413,7 +429,7 @@ async def _own_view(ctx: CallContext, num_iid: int) -> ItemView:
 )
 async def item_seller_get(ctx: CallContext, params: ItemGetParams) -> dict[str, Any]:
     selection = envelope.require_fields(params.fields, ITEM_LISTS)
-    view = await _own_view(ctx, params.num_iid)
+    view = await _own_view(ctx, params.num_iid, _parts(selection))
     return {"item": selection.apply(item_shape(view.detail.item, ctx.session_user.nick, view))}
 
 
@@ -432,7 +448,7 @@ async def item_seller_get(ctx: CallContext, params: ItemGetParams) -> dict[str, 
 async def item_skus_get(ctx: CallContext, params: NumIidsParams) -> dict[str, Any]:
     selection = envelope.require_fields(params.fields)
     ids = _ids("num_iids", params.num_iids, MAX_SKUS_IIDS)
-    views = await service.get_own_item_views(ctx.db_session, ctx.session_user, ids)
+    views = await service.get_own_item_views(ctx.db_session, ctx.session_user, ids, SKU_PARTS)
     skus = [selection.apply(sku_shape(s, v.props)) for v in views for s in v.detail.skus]
     return {"skus": _nonempty(skus)}
 
@@ -449,7 +465,7 @@ async def item_skus_get(ctx: CallContext, params: NumIidsParams) -> dict[str, An
     example={"sku": {"sku_id": 9, "num_iid": 1, "price": "10.00"}},
 )
 async def item_sku_get(ctx: CallContext, params: SkuGetParams) -> dict[str, Any]:
-    view = await _own_view(ctx, params.num_iid)
+    view = await _own_view(ctx, params.num_iid, SKU_PARTS)
     sku = next((s for s in view.detail.skus if s.id == params.sku_id), None)
     if sku is None:
         raise NotFound(f"sku {params.sku_id} does not exist", code="sku_not_found")

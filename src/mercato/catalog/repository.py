@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import defer, raiseload, selectinload
 from sqlalchemy.sql import Select
 
 from mercato.catalog.schemas import DELETED, INSTOCK, ONSALE
@@ -20,12 +21,25 @@ from mercato.models import Category, Item, ItemProp, ItemSellerCat, Shop, ShopCa
 
 # Everything an item page or an edit needs, loaded up front: the relationships raise on
 # lazy access because lazy loads cannot happen in async code.
-ITEM_CHILDREN = (
-    selectinload(Item.images),
-    selectinload(Item.skus),
-    selectinload(Item.prop_values),
-    selectinload(Item.seller_cats),
-)
+ITEM_PARTS = {
+    "images": Item.images,
+    "skus": Item.skus,
+    "prop_values": Item.prop_values,
+    "seller_cats": Item.seller_cats,
+}
+ALL_ITEM_PARTS = frozenset(ITEM_PARTS)
+
+
+def item_children(parts: frozenset[str] = ALL_ITEM_PARTS) -> tuple[Any, ...]:
+    """Loader options for an item's children: those in ``parts`` loaded, the others not
+    loaded at all (reading one raises; ``loaded_children`` tells)."""
+    return tuple(
+        selectinload(child) if name in parts else raiseload(child)
+        for name, child in ITEM_PARTS.items()
+    )
+
+
+ITEM_CHILDREN = item_children()
 
 
 async def shop_of_seller(session: AsyncSession, seller_id: int) -> Shop | None:
@@ -198,16 +212,19 @@ async def filter_seller_items(
 
 
 async def seller_items_by_ids(
-    session: AsyncSession, seller_id: int, item_ids: Iterable[int]
+    session: AsyncSession,
+    seller_id: int,
+    item_ids: Iterable[int],
+    parts: frozenset[str] = ALL_ITEM_PARTS,
 ) -> list[Item]:
-    """The seller's own live items among ``item_ids``, with their children, no row locks;
-    someone else's ids are left out."""
+    """The seller's own live items among ``item_ids``, with the children in ``parts``, no
+    row locks; someone else's ids are left out."""
     wanted = set(item_ids)
     if not wanted:
         return []
     rows = await session.scalars(
         select(Item)
         .where(Item.id.in_(wanted), Item.seller_id == seller_id, Item.approve_status != DELETED)
-        .options(*ITEM_CHILDREN)
+        .options(*item_children(parts))
     )
     return list(rows)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import nh3
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.catalog import repository as repo
@@ -32,6 +33,7 @@ from mercato.catalog.schemas import (
     SkuInput,
 )
 from mercato.events import outbox
+from mercato.kit import cache
 from mercato.kit.clock import utcnow
 from mercato.kit.errors import (
     Conflict,
@@ -50,11 +52,16 @@ from mercato.models import (
     ItemProp,
     ItemPropValue,
     ItemSellerCat,
+    PropValue,
     Shop,
     Sku,
     User,
 )
 from mercato.trade import events as item_events
+
+# Categories and their properties change only by the operator's hand (kit/cache.py).
+CATEGORY_ROWS = cache.Watch(Category, ItemProp, PropValue)
+CATEGORY_CACHE_S = 5.0
 
 MAX_TITLE = 60
 MAX_QUANTITY = 1_000_000
@@ -101,6 +108,20 @@ async def listing_category(session: AsyncSession, cid: int) -> Category:
     _raise_if(problems.items)
     assert rules is not None
     return rules.category
+
+
+async def _shown_category(session: AsyncSession, cid: int) -> tuple[Category, list[ItemProp]]:
+    """A category and its properties, to show an item with: reference data every item
+    read needs and only the operator changes, so kept briefly (``kit.cache``). Checks
+    before a write read them afresh (``_category_rules``)."""
+    shown = cache.cache_of(session, "catalog.categories", CATEGORY_ROWS, CATEGORY_CACHE_S)
+    found: tuple[Category, list[ItemProp]] | None = shown.get(cid)
+    if found is None:
+        seen = CATEGORY_ROWS.generation
+        found = (await get_category(session, cid), await repo.category_props(session, cid))
+        cache.keep(session, found[0], *found[1])
+        shown.put(cid, found, seen)
+    return found
 
 
 async def category_props(session: AsyncSession, cid: int) -> list[ItemProp]:
@@ -414,11 +435,10 @@ async def get_item_detail(
     item = await repo.get_item(session, item_id)
     if item is None or not _visible(item, viewer):
         raise NotFound(f"item {item_id} does not exist")
-    category = await get_category(session, item.category_id)
+    category, props = await _shown_category(session, item.category_id)
     shop = await repo.get_shop(session, item.shop_id)
     if shop is None:  # the foreign key makes this impossible; keeps the type honest
         raise NotFound(f"item {item_id} does not exist")
-    props = await repo.category_props(session, item.category_id)
     return _detail(item, category, shop, props)
 
 
@@ -858,11 +878,17 @@ def _set_status(item: Item, status: str) -> None:
 # ---------------------------------------------------------------- detail
 
 
+def loaded_children(item: Item, part: str) -> list[Any]:
+    """An item's children of one part (``repo.ITEM_PARTS``), or none when that part was
+    not loaded."""
+    return [] if part in inspect(item).unloaded else list(getattr(item, part))
+
+
 def _detail(item: Item, category: Category, shop: Shop, props: list[ItemProp]) -> ItemDetail:
-    skus = [sku for sku in item.skus if sku.status == SKU_NORMAL]
+    skus = [sku for sku in loaded_children(item, "skus") if sku.status == SKU_NORMAL]
     prop_vids: dict[int, list[int]] = {}
     input_props: dict[int, str] = {}
-    for row in item.prop_values:
+    for row in loaded_children(item, "prop_values"):
         if row.value_id is not None:
             prop_vids.setdefault(row.prop_id, []).append(row.value_id)
         elif row.text is not None:
@@ -871,13 +897,13 @@ def _detail(item: Item, category: Category, shop: Shop, props: list[ItemProp]) -
         item=item,
         category=category,
         shop=shop,
-        images=list(item.images),
+        images=loaded_children(item, "images"),
         skus=skus,
         props=_prop_lines(props, prop_vids, input_props),
         sale_props=_sale_props(props, skus),
         prop_vids=prop_vids,
         input_props=input_props,
-        seller_cat_ids=[link.shop_category_id for link in item.seller_cats],
+        seller_cat_ids=[link.shop_category_id for link in loaded_children(item, "seller_cats")],
     )
 
 
@@ -934,19 +960,24 @@ async def filter_seller_items(
 
 
 async def get_own_item_views(
-    session: AsyncSession, seller: User, item_ids: Iterable[int]
+    session: AsyncSession,
+    seller: User,
+    item_ids: Iterable[int],
+    parts: frozenset[str] = repo.ALL_ITEM_PARTS,
 ) -> list[ItemView]:
-    """The seller's own live items among ``item_ids``, in the order asked, each complete
-    (props, images, normal SKUs); someone else's or unknown ids are left out. Reads only:
-    no row locks, unlike the edit path."""
+    """The seller's own live items among ``item_ids``, in the order asked, each with the
+    children named in ``parts`` (``repo.ITEM_PARTS``: images, normal SKUs, props, seller
+    categories; the others are left empty, for callers that will not show them); someone
+    else's or unknown ids are left out. Reads only: no row locks, unlike the edit path."""
     ids = list(dict.fromkeys(item_ids))
-    items = {i.id: i for i in await repo.seller_items_by_ids(session, seller.id, ids)}
+    found = await repo.seller_items_by_ids(session, seller.id, ids, parts)
+    items = {i.id: i for i in found}
     shop = await repo.shop_of_seller(session, seller.id)
     if shop is None or not items:
         return []
     cats: dict[int, tuple[Category, list[ItemProp]]] = {}
     for cid in {item.category_id for item in items.values()}:
-        cats[cid] = (await get_category(session, cid), await repo.category_props(session, cid))
+        cats[cid] = await _shown_category(session, cid)
     views = []
     for item_id in ids:
         item = items.get(item_id)

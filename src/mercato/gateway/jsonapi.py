@@ -44,12 +44,12 @@ async def _identify(ctx: CallContext, method: Method, token: str) -> None:
             )
         return
     async with ctx.db.read() as session:
-        resolved = await adapters.resolve_session(session, token)
-    if resolved is None:
+        live = await adapters.live_session(session, token, ctx.settings.gateway_auth_cache_s)
+    if live is None:
         raise GatewayError(
             27, "isv.invalid-session", "the token is invalid or expired", slug="invalid_token"
         )
-    ctx.user, ctx.app = resolved
+    ctx.user, ctx.app = live.user, live.app
     dispatch.check_app(ctx.app, method, ctx.client_ip)
     if method.session:
         dispatch.check_role(ctx.user, method)

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from mercato.config import Settings
-from mercato.developer import repository as developer_repo
 from mercato.gateway import adapters, dispatch, envelope, hooks, signing
 from mercato.gateway.context import CallContext
 from mercato.gateway.errors import GatewayError, unknown_error
@@ -111,31 +110,32 @@ async def _authenticate(ctx: CallContext, raw: dict[str, str]) -> Method:
     if not app_key:
         raise GatewayError(28)
     async with ctx.db.read() as session:
-        app = await developer_repo.app_by_key(session, app_key) if len(app_key) <= 16 else None
-        if app is None:
+        try:
+            found = await adapters.signed_app(
+                session, app_key, ctx.server_secret, ctx.settings.gateway_auth_cache_s
+            )
+        except crypto.UnreadableSecret:
+            log.error("app %s: secret not readable with this server secret", app_key)
+            raise unknown_error() from None
+        if found is None:
             raise GatewayError(29, "isv.appkey-not-exists", "unknown app_key")
-        ctx.app = app
+        ctx.app = app = found.app
         if not raw.get("sign"):
             raise GatewayError(24)
         _check_timestamp(raw, ctx)
         _check_version(raw)
         if raw.get("format", "xml").lower() not in FORMATS:
             raise GatewayError(23, "isv.invalid-format", "format is json or xml")
-        try:
-            secret = adapters.app_secret(app, ctx.server_secret)
-        except crypto.UnreadableSecret:
-            log.error("app %s: secret not readable with this server secret", app.app_key)
-            raise unknown_error() from None
-        _check_signature(raw, secret)
+        _check_signature(raw, found.secret)
         dispatch.check_app(app, method, ctx.client_ip)
         if method.session:
             token = raw.get("session", "")
             if not token:
                 raise GatewayError(26)
-            resolved = await adapters.resolve_session(session, token)
-            if resolved is None or resolved[1].id != app.id:
+            live = await adapters.live_session(session, token, ctx.settings.gateway_auth_cache_s)
+            if live is None or live.app.id != app.id:
                 raise GatewayError(27, "isv.invalid-session", "the session is invalid or expired")
-            ctx.user = resolved[0]
+            ctx.user = live.user
             dispatch.check_role(ctx.user, method)
     return method
 

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from mercato.kit.cache import CACHES_INFO_KEY
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_MMAP_BYTES = 1 << 30
 SQLITE_CACHE_KIB = 32 * 1024
@@ -69,8 +71,11 @@ class Database:
                 url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
             )
             self.write_engine = self.read_engine = engine
-        self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
-        self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # In-process caches of hot rows, shared by this database's sessions (kit/cache.py).
+        self.caches: dict[str, Any] = {}
+        info = {CACHES_INFO_KEY: self.caches}
+        self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False, info=info)
+        self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False, info=info)
 
     @property
     def dialect(self) -> str:

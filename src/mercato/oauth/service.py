@@ -330,6 +330,12 @@ async def refresh(
 async def resolve_session(session: AsyncSession, token: str) -> tuple[User, App] | None:
     """The user and app of a live access token, or None (unknown, expired, revoked, the
     authorization withdrawn, or the user not in good standing)."""
+    found = await live_session(session, token)
+    return None if found is None else (found[0], found[1])
+
+
+async def live_session(session: AsyncSession, token: str) -> tuple[User, App, datetime] | None:
+    """As ``resolve_session``, with the moment the token expires."""
     access = await repo.live_token(session, crypto.sha256_hex(token), utcnow())
     if access is None:
         return None
@@ -337,7 +343,7 @@ async def resolve_session(session: AsyncSession, token: str) -> tuple[User, App]
     app = await session.get(App, access.app_id)
     if user is None or app is None or user.status != ACTIVE_USER_STATUS:
         return None
-    return user, app
+    return user, app, access.expires_at
 
 
 async def revoke(session: AsyncSession, user: User, app_id: int) -> None:
