@@ -227,6 +227,38 @@ def _token_result(
     )
 
 
+def _new_key(prefix: str, user_id: int) -> str:
+    """A token in TOP's sample form "6201…ZZ…<user_id>" (62 access, 63 refresh); the random
+    part carries 160 bits."""
+    return f"{prefix}{secrets.token_hex(20)}ZZ{user_id}"
+
+
+async def _add_token(
+    session: AsyncSession,
+    authorization: Authorization,
+    access_life: timedelta,
+    refresh: str | None = None,
+    refresh_life: timedelta | None = None,
+) -> tuple[str, AccessToken]:
+    """A new token of ``authorization``, stored hashed, with ``refresh`` as its refresh key
+    (if any): the access key and the row."""
+    now = utcnow()
+    access = _new_key("62", authorization.user_id)
+    row = AccessToken(
+        token_hash=crypto.sha256_hex(access),
+        refresh_hash=None if refresh is None else crypto.sha256_hex(refresh),
+        authorization_id=authorization.id,
+        app_id=authorization.app_id,
+        user_id=authorization.user_id,
+        created_at=now,
+        expires_at=now + access_life,
+        refresh_expires_at=None if refresh_life is None else now + refresh_life,
+    )
+    session.add(row)
+    await session.flush()
+    return access, row
+
+
 async def _issue(
     session: AsyncSession,
     app: App,
@@ -235,23 +267,9 @@ async def _issue(
     *,
     server_secret: str,
 ) -> dict[str, object]:
-    now = utcnow()
     life = lifetimes(app)
-    # TOP's sample form "6201…ZZ…<user_id>"; the random part carries 160 bits.
-    access = f"62{secrets.token_hex(20)}ZZ{user.id}"
-    refresh = f"63{secrets.token_hex(20)}ZZ{user.id}"
-    row = AccessToken(
-        token_hash=crypto.sha256_hex(access),
-        refresh_hash=crypto.sha256_hex(refresh),
-        authorization_id=authorization.id,
-        app_id=app.id,
-        user_id=user.id,
-        created_at=now,
-        expires_at=now + life.access,
-        refresh_expires_at=None if life.refresh is None else now + life.refresh,
-    )
-    session.add(row)
-    await session.flush()
+    refresh = _new_key("63", user.id)
+    access, row = await _add_token(session, authorization, life.access, refresh, life.refresh)
     return _token_result(app, user, access, refresh, row, server_secret).as_dict()
 
 
@@ -427,17 +445,5 @@ async def explorer_token(session: AsyncSession, app: App, user_id: int, *, reuse
         raise PermissionDenied("this user has not authorized the app", code="not_authorized")
     if user is None or user.status != ACTIVE_USER_STATUS:
         raise PermissionDenied("the authorizing user is not active", code="not_authorized")
-    now = utcnow()
-    token = f"62{secrets.token_hex(20)}ZZ{user.id}"  # the form of every access token
-    session.add(
-        AccessToken(
-            token_hash=crypto.sha256_hex(token),
-            authorization_id=authorization.id,
-            app_id=app.id,
-            user_id=user.id,
-            created_at=now,
-            expires_at=now + EXPLORER_TOKEN_TTL,
-        )
-    )
-    await session.flush()
+    token, _row = await _add_token(session, authorization, EXPLORER_TOKEN_TTL)
     return token
