@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.developer import service as dev
 from mercato.kit.db import Database
@@ -26,6 +27,18 @@ async def _call(
     return await client.post("/router/rest", data=signed(params, secret or world.secret))
 
 
+async def _seller(session: AsyncSession, world: World) -> User:
+    seller = await session.get(User, world.app.owner_id)  # the app's owner sells
+    assert seller is not None
+    return seller
+
+
+async def _app(session: AsyncSession, world: World) -> App:
+    app = await session.get(App, world.app.id)
+    assert app is not None
+    return app
+
+
 async def _warm(client: httpx.AsyncClient, world: World) -> None:
     response = await _call(client, world)
     assert "error_response" not in response.json(), response.text
@@ -36,9 +49,7 @@ async def test_revocation_ends_a_cached_session_at_once(
 ) -> None:
     await _warm(client, world)
     async with db.write() as session:
-        seller = await session.get(User, world.app.owner_id)
-        assert seller is not None
-        await oauth.revoke(session, seller, world.app.id)
+        await oauth.revoke(session, await _seller(session, world), world.app.id)
     assert error_of(await _call(client, world))["code"] == 27
 
 
@@ -47,8 +58,7 @@ async def test_rotation_ends_a_cached_secret_at_once(
 ) -> None:
     await _warm(client, world)
     async with db.write() as session:
-        app = await session.get(App, world.app.id)
-        assert app is not None
+        app = await _app(session, world)
         new_secret = await dev.rotate_secret(session, app, server_secret=SERVER_SECRET)
     assert error_of(await _call(client, world))["code"] == 25
     assert "error_response" not in (await _call(client, world, new_secret)).json()
@@ -59,9 +69,7 @@ async def test_removed_package_is_refused_at_once(
 ) -> None:
     await _warm(client, world)
     async with db.write() as session:
-        app = await session.get(App, world.app.id)
-        assert app is not None
-        await dev.set_packages(session, app, ["trades-read"])
+        await dev.set_packages(session, await _app(session, world), ["trades-read"])
     assert (
         error_of(await _call(client, world))["sub_code"] == "isv.permission-api-package-not-allowed"
     )
@@ -82,8 +90,7 @@ async def test_lost_role_is_refused_at_once(
 ) -> None:
     await _warm(client, world)
     async with db.write() as session:
-        seller = await session.get(User, world.app.owner_id)
-        assert seller is not None
+        seller = await _seller(session, world)
         for role in [r for r in seller.roles if r.role == "seller"]:
             await session.delete(role)
     assert error_of(await _call(client, world))["code"] == 42
