@@ -334,6 +334,25 @@ async def test_skew_is_measured_against_the_moved_clock(
         clock.reset()
 
 
+async def test_timestamps_by_wall_or_sandbox_time_pass_while_the_sandbox_clock_is_moved(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    wall = utcnow()
+    clock.follow(timedelta(days=3))  # mercato sandbox clock --advance 3d
+    try:
+        for sent in (wall, utcnow()):  # the caller's own clock, or taobao.time.get's
+            stamp = str(int(sent.timestamp() * 1000))
+            params = system(world, "taobao.time.get", timestamp=stamp)
+            response = await client.post("/router/rest", data=signed(params, world.secret))
+            assert "time_get_response" in response.json(), response.text
+        halfway = str(int((wall + timedelta(days=1)).timestamp() * 1000))
+        params = system(world, "taobao.time.get", timestamp=halfway)
+        response = await client.post("/router/rest", data=signed(params, world.secret))
+        assert error_of(response)["code"] == 31
+    finally:
+        clock.follow(timedelta())
+
+
 async def test_datetime_timestamp_is_gmt8(client: httpx.AsyncClient, world: World) -> None:
     utc_wall = utcnow().strftime("%Y-%m-%d %H:%M:%S")  # a Style B client on a UTC host
     params = system(world, "taobao.time.get", timestamp=utc_wall)
