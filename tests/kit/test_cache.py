@@ -69,11 +69,11 @@ async def test_a_read_moves_nothing(db: Database) -> None:
 async def test_each_database_has_its_own_caches(db: Database) -> None:
     other = Database(db.url.render_as_string(hide_password=False))
     try:
+        ours = cache.cache_in(db.caches, "test.users", USERS, 60)
+        ours.put("k", "v", USERS.generation)
         async with db.read() as mine, other.read() as theirs:
-            ours = cache.cache_of(mine, "test.users", USERS, 60)
-            ours.put("k", "v", USERS.generation)
-            assert cache.cache_of(mine, "test.users", USERS, 60).get("k") == "v"
-            assert cache.cache_of(theirs, "test.users", USERS, 60).get("k") is None
+            assert cache.cache_in(cache.caches_of(mine), "test.users", USERS, 60).get("k") == "v"
+            assert cache.cache_in(cache.caches_of(theirs), "test.users", USERS, 60).get("k") is None
     finally:
         await other.dispose()
 

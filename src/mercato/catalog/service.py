@@ -114,7 +114,8 @@ async def _shown_category(session: AsyncSession, cid: int) -> tuple[Category, li
     """A category and its properties, to show an item with: reference data every item
     read needs and only the operator changes, so kept briefly (``kit.cache``). Checks
     before a write read them afresh (``_category_rules``)."""
-    shown = cache.cache_of(session, "catalog.categories", CATEGORY_ROWS, CATEGORY_CACHE_S)
+    caches = cache.caches_of(session)
+    shown = cache.cache_in(caches, "catalog.categories", CATEGORY_ROWS, CATEGORY_CACHE_S)
     found: tuple[Category, list[ItemProp]] | None = shown.get(cid)
     if found is None:
         seen = CATEGORY_ROWS.generation

@@ -43,8 +43,7 @@ async def _identify(ctx: CallContext, method: Method, token: str) -> None:
                 slug="authentication_required",
             )
         return
-    async with ctx.db.read() as session:
-        live = await adapters.live_session(session, token, ctx.settings.gateway_auth_cache_s)
+    live = await adapters.live_session(ctx.db, token, ctx.settings.gateway_auth_cache_s)
     if live is None:
         raise GatewayError(
             27, "isv.invalid-session", "the token is invalid or expired", slug="invalid_token"

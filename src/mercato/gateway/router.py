@@ -112,34 +112,33 @@ async def _authenticate(ctx: CallContext, raw: dict[str, str]) -> Method:
     app_key = raw.get("app_key", "")
     if not app_key:
         raise GatewayError(28)
-    async with ctx.db.read() as session:
-        try:
-            found = await adapters.signed_app(
-                session, app_key, ctx.server_secret, ctx.settings.gateway_auth_cache_s
-            )
-        except crypto.UnreadableSecret:
-            log.error("app %s: secret not readable with this server secret", app_key)
-            raise unknown_error() from None
-        if found is None:
-            raise GatewayError(29, "isv.appkey-not-exists", "unknown app_key")
-        ctx.app = app = found.app
-        if not raw.get("sign"):
-            raise GatewayError(24)
-        _check_timestamp(raw, ctx)
-        _check_version(raw)
-        if raw.get("format", "xml").lower() not in FORMATS:
-            raise GatewayError(23, "isv.invalid-format", "format is json or xml")
-        _check_signature(raw, found.secret)
-        dispatch.check_app(app, method, ctx.client_ip)
-        if method.session:
-            token = raw.get("session", "")
-            if not token:
-                raise GatewayError(26)
-            live = await adapters.live_session(session, token, ctx.settings.gateway_auth_cache_s)
-            if live is None or live.app.id != app.id:
-                raise GatewayError(27, "isv.invalid-session", "the session is invalid or expired")
-            ctx.user = live.user
-            dispatch.check_role(ctx.user, method)
+    try:
+        found = await adapters.signed_app(
+            ctx.db, app_key, ctx.server_secret, ctx.settings.gateway_auth_cache_s
+        )
+    except crypto.UnreadableSecret:
+        log.error("app %s: secret not readable with this server secret", app_key)
+        raise unknown_error() from None
+    if found is None:
+        raise GatewayError(29, "isv.appkey-not-exists", "unknown app_key")
+    ctx.app = app = found.app
+    if not raw.get("sign"):
+        raise GatewayError(24)
+    _check_timestamp(raw, ctx)
+    _check_version(raw)
+    if raw.get("format", "xml").lower() not in FORMATS:
+        raise GatewayError(23, "isv.invalid-format", "format is json or xml")
+    _check_signature(raw, found.secret)
+    dispatch.check_app(app, method, ctx.client_ip)
+    if method.session:
+        token = raw.get("session", "")
+        if not token:
+            raise GatewayError(26)
+        live = await adapters.live_session(ctx.db, token, ctx.settings.gateway_auth_cache_s)
+        if live is None or live.app.id != app.id:
+            raise GatewayError(27, "isv.invalid-session", "the session is invalid or expired")
+        ctx.user = live.user
+        dispatch.check_role(ctx.user, method)
     return method
 
 

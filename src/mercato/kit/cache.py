@@ -111,9 +111,16 @@ class TTLCache(Generic[V]):
         self._entries[key] = _Entry(value, seen_generation, time.monotonic() + self.ttl_s)
 
 
-def cache_of(session: AsyncSession, name: str, watch: Watch, ttl_s: float) -> TTLCache[Any]:
-    """The cache ``name`` of the database ``session`` belongs to, made on first use."""
+def caches_of(session: AsyncSession) -> dict[str, TTLCache[Any]]:
+    """The caches of the database ``session`` belongs to (``Database.caches``)."""
     caches: dict[str, TTLCache[Any]] = session.info.setdefault(CACHES_INFO_KEY, {})
+    return caches
+
+
+def cache_in(
+    caches: dict[str, TTLCache[Any]], name: str, watch: Watch, ttl_s: float
+) -> TTLCache[Any]:
+    """The cache ``name`` among a database's ``caches``, made on first use."""
     cache = caches.get(name)
     if cache is None or cache.ttl_s != ttl_s:
         cache = caches[name] = TTLCache(watch, ttl_s)
