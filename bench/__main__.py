@@ -7,9 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.scenarios import catalog, flashsale, gateway
+from bench.scenarios import catalog, flashsale, gateway, gatewaycost
 
-SCENARIOS = {"catalog": catalog, "flashsale": flashsale, "gateway": gateway}
+SCENARIOS = {
+    "catalog": catalog,
+    "flashsale": flashsale,
+    "gateway": gateway,
+    "gatewaycost": gatewaycost,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -132,9 +132,12 @@ class Output:
 
     def table(self) -> Table:
         p = self.data["params"]
+        shape = p.get("shape") or (
+            f"{p['concurrency']} connections, {p['duration_s']:g} s per row, "
+            f"{p['workers']} worker(s)"
+        )
         title = (
-            f"{self.data['scenario']} — {p['items']:,} items, {p['concurrency']} connections, "
-            f"{p['duration_s']:g} s per row, {p['workers']} worker(s), {self.data['started_at']}"
+            f"{self.data['scenario']} — {p['items']:,} items, {shape}, {self.data['started_at']}"
         )
         caption = "× hello: req/s and p50 relative to the /_hello rows just before and after"
         table = Table(title=title, caption=caption)

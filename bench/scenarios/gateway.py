@@ -77,6 +77,36 @@ def measure(
     env = catalog._env(backend)
     if backend.name == "postgres":
         env |= {"MERCATO_REDIS_URL": args.redis_url, "MERCATO_FLOW_REDIS_PREFIX": "bench-gw"}
+    app_key, secret, token, item_ids = prepare_caller(backend, env)
+    log = catalog.CACHE / f"serve-gateway-{backend.name}.log"
+    log.unlink(missing_ok=True)
+    port = server.free_port()
+    cmd = server.mercato_serve(port, args.workers)
+    with server.running(cmd, port, env=env, log=log) as base_url:
+        for name in ROWS:
+            if name == "hello":
+                paths = ["/_hello"]
+            else:
+                paths = signed_paths(name, app_key, secret, token, item_ids)
+            result = asyncio.run(
+                loadgen.run(
+                    base_url,
+                    paths,
+                    concurrency=args.concurrency,
+                    duration=duration,
+                    warmup=warmup,
+                )
+            )
+            out.row(backend.name, name, result.summary())
+            if name != "hello":
+                _check_answers(base_url, name, paths[:20], out, backend.name)
+
+
+def prepare_caller(
+    backend: Backend, env: dict[str, str]
+) -> tuple[str, str, dict[str, Any], list[int]]:
+    """As a developer would: an online app on the ``large`` tier, a token of the bulk seller,
+    and up to 500 of the seller's item ids."""
     seller = "bulk_seller_000001"
     app = _cli(env, "app", "create", "--name", "bench", "--owner", seller, "--online", "--json")
     _large_tier(backend, app["app_key"])
@@ -91,28 +121,7 @@ def measure(
     ]
     if not item_ids:
         raise RuntimeError(f"{seller} has no items in the seed")
-    log = catalog.CACHE / f"serve-gateway-{backend.name}.log"
-    log.unlink(missing_ok=True)
-    port = server.free_port()
-    cmd = server.mercato_serve(port, args.workers)
-    with server.running(cmd, port, env=env, log=log) as base_url:
-        for name in ROWS:
-            if name == "hello":
-                paths = ["/_hello"]
-            else:
-                paths = _signed_paths(name, app["app_key"], app["app_secret"], token, item_ids)
-            result = asyncio.run(
-                loadgen.run(
-                    base_url,
-                    paths,
-                    concurrency=args.concurrency,
-                    duration=duration,
-                    warmup=warmup,
-                )
-            )
-            out.row(backend.name, name, result.summary())
-            if name != "hello":
-                _check_answers(base_url, name, paths[:20], out, backend.name)
+    return app["app_key"], app["app_secret"], token, item_ids
 
 
 def _cli(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -140,7 +149,7 @@ def _large_tier(backend: Backend, app_key: str) -> None:
     asyncio.run(catalog._pg(url, sql))
 
 
-def _signed_paths(
+def signed_paths(
     name: str, app_key: str, secret: str, token: dict[str, Any], ids: list[int]
 ) -> list[str]:
     """GET paths of signed calls of row ``name``, made now (the timestamps stay within
