@@ -1,0 +1,1 @@
+"""Messages to apps: the TMC channel (codec first; queues, delivery and webhooks follow)."""
